@@ -1,0 +1,132 @@
+"""Kernel dispatch: the compiled Cython kernels and their NumPy twins behind one set of names.
+
+Every hot kernel exists twice, with the same signature:
+
+=====================  ==============================  ==============================
+kernel                 compiled (Cython, ``*.pyx``)    NumPy twin (read it, step it)
+=====================  ==============================  ==============================
+GEMM                   ``gemm.pyx``                    ``gemm_numpy.py``
+convolution            ``conv.pyx``                    ``conv_numpy.py``
+=====================  ==============================  ==============================
+
+The rest of tinygan calls the names below (``gemm``, ``conv2d``, ...), never a module directly,
+so ``use("numpy")`` (or ``TINYGAN_KERNELS=numpy`` in the environment) switches the whole engine to
+the twins: a student can then step through every multiply in a debugger, and a test can compare
+the two implementations on the same input.
+
+This layer works on plain ``np.ndarray`` s only; it knows nothing of Tensors or graphs.
+"""
+
+import importlib
+import os
+import warnings
+
+from . import conv_numpy, gemm_numpy
+
+KERNEL_NAMES = ("gemm", "conv2d", "conv2d_grad_input", "conv2d_grad_weight")
+
+
+def _load_compiled():
+    """Import the compiled modules; None (with one warning) when they were never built."""
+    try:
+        return {
+            "gemm": importlib.import_module(".gemm", __name__),
+            "conv": importlib.import_module(".conv", __name__),
+        }
+    except ImportError as error:
+        warnings.warn(
+            f"tinygan: the compiled kernels are not built ({error}); using the NumPy twins, "
+            "which are correct but slower. Build them with `pip install -e .` from the "
+            "project's root (a C compiler is needed).",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return None
+
+
+_compiled = _load_compiled()
+_twins = {"gemm": gemm_numpy, "conv": conv_numpy}
+_active_name = None
+_active = None
+
+
+def available():
+    """Names of the kernel sets that can be used here: always 'numpy', 'compiled' when built."""
+    return ("compiled", "numpy") if _compiled is not None else ("numpy",)
+
+
+def use(name):
+    """Switch every kernel to the 'compiled' set or to the 'numpy' twins.
+
+    Returns the name that was active before, so a test can switch back::
+
+        previous = tinygan.kernels.use("numpy")
+        ...
+        tinygan.kernels.use(previous)
+    """
+    global _active_name, _active
+    if name not in ("compiled", "numpy"):
+        raise ValueError(f"kernels.use: expected 'compiled' or 'numpy', got {name!r}")
+    if name == "compiled" and _compiled is None:
+        raise RuntimeError(
+            "kernels.use('compiled'): the compiled kernels are not built; "
+            "run `pip install -e .` from the project's root"
+        )
+    previous = _active_name
+    _active_name, _active = name, (_compiled if name == "compiled" else _twins)
+    return previous
+
+
+def active():
+    """The name of the active kernel set: 'compiled' or 'numpy'."""
+    return _active_name
+
+
+def get_num_threads():
+    """Threads the compiled kernels use (1 with the twins, which leave threading to NumPy)."""
+    if _compiled is None:
+        return 1
+    return _compiled["gemm"].get_num_threads()
+
+
+def set_num_threads(n):
+    """Set the compiled kernels' thread count (the default comes from TINYGAN_NUM_THREADS)."""
+    if int(n) < 1:
+        raise ValueError(f"set_num_threads: expected a count >= 1, got {n}")
+    if _compiled is not None:
+        _compiled["gemm"].set_num_threads(int(n))
+
+
+def info():
+    """What is running: the active kernel set, threads, and what the build compiled in."""
+    details = {"active": _active_name, "available": available(), "num_threads": get_num_threads()}
+    if _compiled is not None:
+        details.update(_compiled["gemm"].build_info())
+    return details
+
+
+# ---------------------------------------------------------------------------------------------
+# The kernels. Each forwards to the active set; the docstrings live with the implementations.
+
+
+def gemm(a, b, transpose_a=False, transpose_b=False):
+    """C = op(A) @ op(B) for 2-D or batched 3-D float32/float64 arrays (see gemm_numpy.gemm)."""
+    return _active["gemm"].gemm(a, b, transpose_a, transpose_b)
+
+
+def conv2d(x, weight, stride=(1, 1), padding=(0, 0)):
+    """y = conv2d(x, weight) without bias (see conv_numpy.conv2d)."""
+    return _active["conv"].conv2d(x, weight, stride, padding)
+
+
+def conv2d_grad_input(grad_out, weight, input_hw, stride=(1, 1), padding=(0, 0)):
+    """dL/dx of conv2d given dL/dy (see conv_numpy.conv2d_grad_input)."""
+    return _active["conv"].conv2d_grad_input(grad_out, weight, input_hw, stride, padding)
+
+
+def conv2d_grad_weight(x, grad_out, kernel_hw, stride=(1, 1), padding=(0, 0)):
+    """dL/dweight of conv2d given dL/dy (see conv_numpy.conv2d_grad_weight)."""
+    return _active["conv"].conv2d_grad_weight(x, grad_out, kernel_hw, stride, padding)
+
+
+use(os.environ.get("TINYGAN_KERNELS", "compiled" if _compiled is not None else "numpy"))
