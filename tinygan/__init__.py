@@ -1,1 +1,50 @@
+"""tinygan: Generative Adversarial Networks from scratch, on a small autograd engine.
 
+The layers, from the bottom up (a module only imports the ones above it in this list):
+
+- the engine: ``tensor`` (Tensor and its ops), ``autograd`` (backward, grad, no_grad),
+  ``gradcheck``, ``graph`` (render_graph), ``creation`` and ``random`` (factories, seeding),
+  ``dtypes``;
+- ``_kernels``: the compiled Cython kernels (GEMM, convolution) and their NumPy twins, on plain
+  arrays; ``tinygan.kernels`` is its public name.
+"""
+
+import numpy as _np
+
+from . import _kernels as kernels
+from . import tensor as _tensor_module
+from .autograd import enable_grad, grad, is_grad_enabled, no_grad
+from .creation import (
+    arange,
+    full,
+    full_like,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randn,
+    randn_like,
+    zeros,
+    zeros_like,
+)
+from .dtypes import get_default_dtype, set_default_dtype
+from .gradcheck import GradcheckError, GradcheckResult, gradcheck, gradgradcheck
+from .graph import render_graph
+from .random import manual_seed
+from .tensor import Tensor, as_tensor, concatenate, stack, tensor, where
+
+# The engine's `@` runs on the kernel layer's GEMM (compiled, or the NumPy twin).
+_tensor_module.set_matmul_kernel(kernels.matmul)
+
+float32 = _np.float32
+float64 = _np.float64
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GradcheckError", "GradcheckResult", "Tensor", "arange", "as_tensor", "concatenate",
+    "enable_grad", "float32", "float64", "full", "full_like", "get_default_dtype", "grad",
+    "gradcheck", "gradgradcheck", "is_grad_enabled", "kernels", "manual_seed", "no_grad", "ones",
+    "ones_like", "rand", "rand_like", "randn", "randn_like", "render_graph", "set_default_dtype",
+    "stack", "tensor", "where", "zeros", "zeros_like",
+]

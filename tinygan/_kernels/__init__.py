@@ -21,9 +21,10 @@ import importlib
 import os
 import warnings
 
+import numpy as np
+
 from . import conv_numpy, gemm_numpy
 
-KERNEL_NAMES = ("gemm", "conv2d", "conv2d_grad_input", "conv2d_grad_weight")
 
 
 def _load_compiled():
@@ -112,6 +113,28 @@ def info():
 def gemm(a, b, transpose_a=False, transpose_b=False):
     """C = op(A) @ op(B) for 2-D or batched 3-D float32/float64 arrays (see gemm_numpy.gemm)."""
     return _active["gemm"].gemm(a, b, transpose_a, transpose_b)
+
+
+def matmul(a, b):
+    """np.matmul on the active GEMM, for arrays of 2 or more dimensions.
+
+    Leading (batch) axes broadcast as in NumPy. The work is reduced to one call of ``gemm``:
+    when only ``a`` has batch axes and is C-contiguous, (..., m, k) @ (k, n) is one big
+    (batch*m, k) @ (k, n) product; otherwise both are broadcast to a common batch and flattened
+    to 3-D. Mixed float32/float64 operands are promoted to float64, as NumPy does.
+    """
+    if a.dtype != b.dtype:
+        common = np.result_type(a.dtype, b.dtype)
+        a, b = a.astype(common, copy=False), b.astype(common, copy=False)
+    if a.ndim == 2 and b.ndim == 2:
+        return gemm(a, b)
+    if b.ndim == 2 and a.flags.c_contiguous:
+        rows = gemm(a.reshape(-1, a.shape[-1]), b)
+        return rows.reshape(*a.shape[:-1], b.shape[-1])
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    a3 = np.broadcast_to(a, batch + a.shape[-2:]).reshape(-1, *a.shape[-2:])
+    b3 = np.broadcast_to(b, batch + b.shape[-2:]).reshape(-1, *b.shape[-2:])
+    return gemm(a3, b3).reshape(*batch, a.shape[-2], b.shape[-1])
 
 
 def conv2d(x, weight, stride=(1, 1), padding=(0, 0)):

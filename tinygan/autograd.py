@@ -1,0 +1,192 @@
+"""Reverse-mode differentiation over the graph that Tensor ops record.
+
+Every op on Tensors that require gradients records a node: its inputs (``_parents``) and a
+``_backward`` function that maps the gradient of the loss L with respect to the op's output,
+``g = dL/d(out)``, to the gradients with respect to its inputs (the chain rule, one op at a time).
+Backpropagation visits the nodes from the output back to the leaves, each node after every node
+that uses it, so that when a node's backward runs its gradient is complete.
+
+Two modes:
+
+- ``Tensor.backward()`` and ``grad(..., create_graph=False)``: gradients are plain ndarrays and the
+  backward functions run on ndarrays, with no bookkeeping (fast).
+- ``grad(..., create_graph=True)``: gradients are Tensors and the backward functions run on
+  Tensors, so the backward pass is itself recorded as a graph and can be differentiated again
+  (second derivatives, the WGAN-GP penalty ``(||grad_x D(x)|| - 1)^2``).
+"""
+
+import numpy as np
+
+
+class _GradMode:
+    enabled = True
+
+
+class no_grad:
+    """Context manager (and decorator) in which ops record no graph.
+
+    Use it for evaluation and for parameter updates::
+
+        with tinygan.no_grad():
+            fake = G(z)      # fake.requires_grad is False: nothing to backpropagate into
+    """
+
+    _enable = False
+
+    def __enter__(self):
+        self._previous = _GradMode.enabled
+        _GradMode.enabled = self._enable
+
+    def __exit__(self, *exc_info):
+        _GradMode.enabled = self._previous
+
+    def __call__(self, function):
+        def wrapper(*args, **kwargs):
+            with self.__class__():
+                return function(*args, **kwargs)
+
+        wrapper.__name__, wrapper.__doc__ = function.__name__, function.__doc__
+        return wrapper
+
+
+class enable_grad(no_grad):
+    """Context manager that records the graph again (inside a ``no_grad`` block)."""
+
+    _enable = True
+
+
+def is_grad_enabled():
+    return _GradMode.enabled
+
+
+def toposort(roots):
+    """The nodes that require grad and lead to ``roots``, every node after all of its inputs.
+
+    Iterative depth-first search with an explicit stack, so a graph 100,000 ops deep does not hit
+    Python's recursion limit. Each stack entry is (node, inputs_done): a node is appended to the
+    order the second time it is popped, after all of its inputs.
+    """
+    order, seen = [], set()
+    stack = [(root, False) for root in roots if root.requires_grad]
+    while stack:
+        node, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        for parent in node._parents:
+            if parent.requires_grad and id(parent) not in seen:
+                stack.append((parent, False))
+    return order
+
+
+def backpropagate(roots, root_grads, *, create_graph=False, targets=None, deliver=None):
+    """Run the chain rule from ``roots`` (seeded with ``root_grads``) back through the graph.
+
+    For every node reached, ``deliver(node, g)`` receives the total gradient dL/d(node).
+    With ``targets``, only nodes that lie on a path to a target are visited.
+    With ``create_graph``, gradients are Tensors and the backward functions are recorded.
+    """
+    order = toposort(roots)
+    if targets is not None:
+        order = _on_path_to(order, targets)
+    grads = {}
+    for root, g in zip(roots, root_grads, strict=True):
+        if root.requires_grad:
+            grads[id(root)] = g if id(root) not in grads else grads[id(root)] + g
+    visiting = {id(node) for node in order}
+
+    with (enable_grad() if create_graph else no_grad()):
+        for node in reversed(order):
+            g = grads.pop(id(node), None)
+            if g is None:
+                continue
+            deliver(node, g)
+            if node._backward is None:
+                continue
+            if create_graph:
+                input_grads = node._backward(g, node, *node._parents)
+            else:
+                input_grads = node._backward(g, node.data, *[p.data for p in node._parents])
+            for parent, parent_grad in zip(node._parents, input_grads, strict=True):
+                if parent_grad is None or id(parent) not in visiting:
+                    continue
+                if parent_grad.dtype != parent.data.dtype:
+                    parent_grad = parent_grad.astype(parent.data.dtype)
+                previous = grads.get(id(parent))
+                grads[id(parent)] = parent_grad if previous is None else previous + parent_grad
+
+
+def _on_path_to(order, targets):
+    """Keep the nodes of ``order`` from which some target can be reached going backwards."""
+    relevant = {id(t) for t in targets}
+    for node in order:  # inputs come before the nodes that use them
+        if any(id(p) in relevant for p in node._parents):
+            relevant.add(id(node))
+    return [node for node in order if id(node) in relevant]
+
+
+def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=False):
+    """Gradients of ``outputs`` with respect to ``inputs``, returned as a tuple of Tensors.
+
+    ``sum_k <grad_outputs[k], d outputs[k] / d inputs[i]>`` for each input i: a vector-Jacobian
+    product. ``grad_outputs`` may be omitted for scalar outputs (it is 1 then).
+    Leaves' ``.grad`` are not touched. With ``create_graph=True`` the returned gradients are part
+    of a graph, so they can be differentiated again::
+
+        x = tinygan.tensor(2.0, requires_grad=True)
+        (dy,) = tinygan.grad(x ** 3, x, create_graph=True)    # 3 x^2 = 12
+        (d2y,) = tinygan.grad(dy, x)                           # 6 x = 12
+
+    An input that the outputs do not depend on raises an error, or gives None with
+    ``allow_unused=True``.
+    """
+    from .tensor import Tensor, as_tensor  # the engine's Tensor; autograd is the layer it uses
+
+    single_input = isinstance(inputs, Tensor)
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if single_input else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, Tensor | np.ndarray):
+        grad_outputs = [grad_outputs]
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
+    for i, x in enumerate(inputs):
+        if not x.requires_grad:
+            raise ValueError(f"grad: input {i} (shape {x.shape}) does not require grad")
+
+    seeds = []
+    for out, g in zip(outputs, grad_outputs, strict=True):
+        if g is None:
+            if out.data.size != 1:
+                raise ValueError(
+                    f"grad: output of shape {out.shape} is not a scalar; pass grad_outputs "
+                    "of the same shape"
+                )
+            g = np.ones_like(out.data)
+        g = as_tensor(g, dtype=out.dtype).data if not isinstance(g, Tensor) else g.data
+        if g.shape != out.shape:
+            raise ValueError(f"grad: grad_output shape {g.shape} differs from output {out.shape}")
+        seeds.append(Tensor(g) if create_graph else g)
+
+    found = {}
+
+    def collect(node, g):
+        found[id(node)] = g
+
+    backpropagate(outputs, seeds, create_graph=create_graph, targets=inputs, deliver=collect)
+
+    results = []
+    for i, x in enumerate(inputs):
+        g = found.get(id(x))
+        if g is None and not allow_unused:
+            raise ValueError(
+                f"grad: input {i} (shape {x.shape}) was not used to compute the outputs; "
+                "pass allow_unused=True to get None for it"
+            )
+        results.append(g if g is None or isinstance(g, Tensor) else Tensor(g))
+    return tuple(results)

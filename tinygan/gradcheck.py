@@ -1,0 +1,178 @@
+"""Checking derivatives against central differences: the honest test of every backward.
+
+For a function f of inputs x, the backward pass computes the Jacobian J[o, i] = d f_o / d x_i one
+row at a time (a backward pass seeded with the one-hot vector e_o gives e_o^T J). The numerical
+Jacobian perturbs one input element at a time:
+
+    J_num[o, i] = (f_o(x + eps e_i) - f_o(x - eps e_i)) / (2 eps)
+
+whose error is O(eps^2) (the first-order terms of the Taylor series cancel). In float64 with
+eps = 1e-6 that is about 1e-12 from truncation plus about 1e-16 / 1e-6 = 1e-10 from rounding,
+so analytic and numerical agree to ~1e-8 when the backward is right, and are visibly off when it
+is wrong. In float32 rounding alone gives ~1e-7 / 1e-6 = 0.1: useless, hence float64 only.
+
+Every element of every input is perturbed, so use small shapes.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .autograd import enable_grad, grad, no_grad
+from .tensor import Tensor
+
+
+class GradcheckError(AssertionError):
+    """Raised when the analytic and numerical derivatives disagree."""
+
+
+@dataclass
+class GradcheckResult:
+    """What a gradient check measured. True when it passed."""
+
+    passed: bool
+    max_abs_error: float
+    max_rel_error: float
+    checked: int  # Jacobian entries compared
+    first_failure: str = ""
+
+    def __bool__(self):
+        return self.passed
+
+
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
+    """Compare the backward pass of ``fn`` with central differences, entry by entry.
+
+    ``fn(*inputs)`` returns a Tensor or a tuple of Tensors; ``inputs`` is a Tensor or a sequence
+    of Tensors. The inputs that require grad are checked; they must be float64. An entry passes
+    when ``|analytic - numerical| <= atol + rtol * |numerical|``.
+
+    Returns a GradcheckResult (truthy when passed) with the maximum absolute and relative errors;
+    on failure raises GradcheckError naming the first failing entry, unless
+    ``raise_exception=False``.
+    """
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input requires grad, so there is nothing to check")
+    for i in checked:
+        if inputs[i].dtype != np.float64:
+            raise TypeError(
+                f"gradcheck: input {i} is {inputs[i].dtype}; central differences need float64 "
+                "(create it with dtype=np.float64, or call .astype(np.float64))"
+            )
+    outputs = _as_tuple(fn(*inputs))
+    analytic = _analytic_jacobians(outputs, [inputs[i] for i in checked])
+    numerical = _numerical_jacobians(fn, inputs, checked, eps)
+
+    max_abs = max_rel = 0.0
+    count = 0
+    first_failure = ""
+    for position, i in enumerate(checked):
+        a, n = analytic[position], numerical[position]
+        error = np.abs(a - n)
+        count += error.size
+        if error.size == 0:
+            continue
+        # NaN compares False with everything: written this way round, a NaN entry fails
+        failing = np.argwhere(~(error <= atol + rtol * np.abs(n)))
+        max_abs = float(np.fmax(max_abs, error.max()))
+        max_rel = float(np.fmax(max_rel, (error / np.maximum(np.abs(n), 1e-12)).max()))
+        if len(failing) and not first_failure:
+            out_index, in_index = failing[0]
+            element = np.unravel_index(in_index, inputs[i].shape)
+            first_failure = (
+                f"input {i} element {tuple(int(e) for e in element)}, output entry {out_index}: "
+                f"analytic {a[out_index, in_index]:.10g} vs numerical {n[out_index, in_index]:.10g}"
+            )
+    result = GradcheckResult(not first_failure, max_abs, max_rel, count, first_failure)
+    if first_failure and raise_exception:
+        raise GradcheckError(
+            f"gradcheck failed at {first_failure} (max abs error {max_abs:.3g}, max rel error "
+            f"{max_rel:.3g}, atol={atol}, rtol={rtol})"
+        )
+    return result
+
+
+def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
+                  raise_exception=True):
+    """Check second derivatives: gradcheck of x -> grad(fn(x), x, v, create_graph=True).
+
+    ``v`` (the upstream gradient) is ``grad_outputs`` or a fixed random tensor per output. This
+    tests that each backward function, run on Tensors, records a correct graph of its own.
+    """
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    differentiable = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
+    outputs = _as_tuple(fn(*inputs))
+    if grad_outputs is None:
+        rng = np.random.default_rng(1234)  # its own generator: a check must not move the seed
+        grad_outputs = [Tensor(rng.standard_normal(o.shape)) for o in outputs]
+
+    def first_derivatives(*xs):
+        with enable_grad():  # also when gradcheck evaluates this under no_grad()
+            return _first_derivatives(*xs)
+
+    def _first_derivatives(*xs):
+        ys = _as_tuple(fn(*xs))
+        wanted = [x for x in xs if isinstance(x, Tensor) and x.requires_grad]
+        live = [(y, v) for y, v in zip(ys, grad_outputs, strict=True) if y.requires_grad]
+        if not live:
+            return tuple(Tensor(np.zeros(x.shape)) for x in wanted)
+        grads = grad([y for y, _ in live], wanted, [v for _, v in live],
+                     create_graph=True, allow_unused=True)
+        return tuple(Tensor(np.zeros(x.shape)) if g is None else g
+                     for g, x in zip(grads, wanted, strict=True))
+
+    if not differentiable:
+        raise ValueError("gradgradcheck: no input requires grad, so there is nothing to check")
+    return gradcheck(first_derivatives, inputs, eps, atol, rtol, raise_exception)
+
+
+def _as_tuple(outputs):
+    return (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
+
+
+def _analytic_jacobians(outputs, inputs):
+    """One backward pass per output entry: row o of J is the gradient of output entry o."""
+    sizes = [o.data.size for o in outputs]
+    jacobians = [np.zeros((sum(sizes), x.data.size)) for x in inputs]
+    row = 0
+    for k, out in enumerate(outputs):
+        for entry in range(sizes[k]):
+            if out.requires_grad:
+                seed = np.zeros(out.shape, dtype=out.dtype)
+                seed.flat[entry] = 1.0
+                grads = grad(out, inputs, grad_outputs=seed, allow_unused=True)
+                for jacobian, g in zip(jacobians, grads, strict=True):
+                    if g is not None:
+                        jacobian[row] = g.data.ravel()
+            row += 1
+    return jacobians
+
+
+def _numerical_jacobians(fn, inputs, checked, eps):
+    """Column i of J: the central difference of all outputs when input element i moves by eps."""
+
+    def evaluate():
+        with no_grad():
+            return np.concatenate([np.ravel(o.data).astype(np.float64)
+                                   for o in _as_tuple(fn(*inputs))])
+
+    jacobians = []
+    for i in checked:
+        original_data = inputs[i].data
+        inputs[i].data = values = np.array(original_data)  # a private copy, perturbed in place
+        flat = values.reshape(-1)
+        columns = []
+        for element in range(flat.size):
+            original = flat[element]
+            flat[element] = original + eps
+            plus = evaluate()
+            flat[element] = original - eps
+            minus = evaluate()
+            flat[element] = original
+            columns.append((plus - minus) / (2 * eps))
+        inputs[i].data = original_data
+        n_out = evaluate().size if not columns else columns[0].size
+        jacobians.append(np.stack(columns, axis=1) if columns else np.zeros((n_out, 0)))
+    return jacobians

@@ -1,0 +1,690 @@
+"""The Tensor: an np.ndarray that remembers how it was computed, so gradients can flow back.
+
+Each op below is one forward/backward pair. The forward computes the result with NumPy and records
+a node; the backward, defined right beside it, maps ``g = dL/d(out)`` to ``dL/d(input)`` for
+each input. Backward functions have the signature ``backward(g, out, *inputs)`` and return one
+gradient per input (None where an input needs none).
+
+The same backward code serves both modes of ``tinygan.autograd``: it receives ndarrays when
+gradients are plain numbers (``loss.backward()``), and Tensors when the backward pass is itself
+recorded (``tinygan.grad(..., create_graph=True)``). That is why backward functions only use what
+both types share: arithmetic, ``@``, ``.reshape``, ``.sum``, ``.transpose``, ``.astype``,
+indexing, and the helpers ``_expand``, ``_sum_to``, ``_where``, ``_sigmoid_of``, ``_array``.
+
+Broadcasting follows NumPy. When an input was broadcast (shape (3,) added to shape (4, 3)), its
+gradient is summed back to its own shape by ``_sum_to``: each of its elements was used 4 times, so
+it receives the sum of the 4 gradients.
+"""
+
+import numpy as np
+
+from . import dtypes
+from .autograd import _GradMode, backpropagate
+
+# The engine's matrix products go through this slot. It starts as NumPy's matmul and
+# tinygan/__init__.py points it at the kernel layer's GEMM (compiled or NumPy twin), so the
+# engine itself never imports the layer above it.
+_matmul_kernel = np.matmul
+
+
+def set_matmul_kernel(kernel):
+    """Use ``kernel(a, b)`` (np.matmul semantics on ndarrays) for every ``@`` of the engine."""
+    global _matmul_kernel
+    _matmul_kernel = kernel
+
+
+class Tensor:
+    """An n-dimensional array of float32 or float64 numbers with reverse-mode autodiff.
+
+    Attributes:
+        data: the np.ndarray of values.
+        grad: an np.ndarray of dL/d(self) after ``backward()``, or None.
+        requires_grad: whether gradients are computed for this tensor.
+
+    Gradient semantics (like PyTorch's for leaves): ``backward()`` *adds* into ``.grad``, so two
+    backward passes accumulate; clear it with ``zero_grad()`` (or an optimizer's
+    ``zero_grad()``) before the next step. Tensors computed by ops (not leaves) also receive
+    ``.grad`` during ``backward()``, accumulated the same way, so a student can inspect every
+    intermediate gradient in a debugger or with ``tinygan.render_graph``.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "name", "_parents", "_backward", "_op")
+    # NumPy must not treat a Tensor as an array of objects: with this, ``ndarray * Tensor``
+    # returns NotImplemented and Python calls ``Tensor.__rmul__`` instead.
+    __array_ufunc__ = None
+
+    def __init__(self, data, requires_grad=False, dtype=None, name=None):
+        self.data = _to_float_array(data, dtype)
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self.name = name
+        self._parents = ()
+        self._backward = None
+        self._op = None
+
+    @staticmethod
+    def _result(data, parents, backward, op):
+        """The output of an op; it records a graph node when any input requires grad."""
+        out = Tensor.__new__(Tensor)
+        out.data = data if type(data) is np.ndarray else np.asarray(data)
+        out.grad = None
+        out.name = None
+        out._op = op
+        if _GradMode.enabled and any(p.requires_grad for p in parents):
+            out.requires_grad = True
+            out._parents = parents
+            out._backward = backward
+        else:
+            out.requires_grad = False
+            out._parents = ()
+            out._backward = None
+        return out
+
+    # ----------------------------------------------------------------------------- basics
+
+    shape = property(lambda self: self.data.shape)
+    dtype = property(lambda self: self.data.dtype)
+    ndim = property(lambda self: self.data.ndim)
+    size = property(lambda self: self.data.size)
+    is_leaf = property(lambda self: self._backward is None, doc="True when no op produced this.")
+
+    def __len__(self):
+        return len(self.data)
+
+    def __repr__(self):
+        body = np.array2string(self.data, precision=4, separator=", ", prefix="tensor(")
+        extras = ""
+        if self.data.dtype != dtypes.get_default_dtype():
+            extras += f", dtype={self.data.dtype}"
+        if self._backward is not None:
+            extras += f", op={self._op}"
+        elif self.requires_grad:
+            extras += ", requires_grad=True"
+        return f"tensor({body}{extras})"
+
+    def item(self):
+        """The value of a one-element tensor as a Python float."""
+        if self.data.size != 1:
+            raise ValueError(f"item: tensor of shape {self.shape} has {self.data.size} elements")
+        return self.data.item()
+
+    def numpy(self):
+        """The underlying ndarray (shared, not copied)."""
+        return self.data
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def detach(self):
+        """A tensor sharing this data, cut from the graph: gradients stop here."""
+        return Tensor(self.data)
+
+    def requires_grad_(self, requires_grad=True):
+        """Mark a leaf as needing gradients (in place); returns self."""
+        if not self.is_leaf:
+            raise ValueError("requires_grad_: only leaf tensors can change requires_grad")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def zero_grad(self):
+        """Forget the accumulated gradient (``.grad`` becomes None)."""
+        self.grad = None
+
+    def backward(self, gradient=None):
+        """Backpropagate from this tensor: every tensor it depends on gets ``.grad += dL/dt``.
+
+        ``gradient`` is dL/d(self); it defaults to 1 when self is a scalar (the loss). For a
+        non-scalar output it must be given, with self's shape.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward: this tensor does not require grad (no input required grad, or it "
+                "was computed under no_grad())"
+            )
+        if gradient is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward: output has shape {self.shape}, not a scalar; pass "
+                    f"gradient=<array of shape {self.shape}> (dL/d(output))"
+                )
+            gradient = np.ones_like(self.data)
+        else:
+            gradient = _to_float_array(gradient.data if isinstance(gradient, Tensor) else gradient,
+                                       self.dtype)
+            if gradient.shape != self.shape:
+                raise ValueError(
+                    f"backward: gradient shape {gradient.shape} differs from output {self.shape}"
+                )
+        backpropagate([self], [gradient], deliver=_accumulate_grad)
+
+    def render_graph(self, max_nodes=200):
+        """The graph that computed this tensor, as text (see ``tinygan.render_graph``)."""
+        from .graph import render_graph
+
+        return render_graph(self, max_nodes=max_nodes)
+
+    # --------------------------------------------------------------- elementwise arithmetic
+
+    def __add__(self, other):
+        a, b = self, _constant(other, self)
+
+        def backward(g, out, a_, b_):
+            return _sum_to(g, a.shape), _sum_to(g, b.shape)
+
+        return Tensor._result(_broadcasting("add", np.add, a, b), (a, b), backward, "add")
+
+    def __sub__(self, other):
+        a, b = self, _constant(other, self)
+
+        def backward(g, out, a_, b_):
+            return _sum_to(g, a.shape), _sum_to(-g, b.shape)
+
+        return Tensor._result(_broadcasting("sub", np.subtract, a, b), (a, b), backward, "sub")
+
+    def __mul__(self, other):
+        a, b = self, _constant(other, self)
+
+        def backward(g, out, a_, b_):
+            return _sum_to(g * b_, a.shape), _sum_to(g * a_, b.shape)
+
+        return Tensor._result(_broadcasting("mul", np.multiply, a, b), (a, b), backward, "mul")
+
+    def __truediv__(self, other):
+        a, b = self, _constant(other, self)
+
+        def backward(g, out, a_, b_):
+            # d(a/b)/da = 1/b,  d(a/b)/db = -a/b^2 = -out/b
+            grad_a = _sum_to(g / b_, a.shape)
+            grad_b = _sum_to(-g * out / b_, b.shape) if b.requires_grad else None
+            return grad_a, grad_b
+
+        return Tensor._result(_broadcasting("div", np.divide, a, b), (a, b), backward, "div")
+
+    def __pow__(self, exponent):
+        if isinstance(exponent, int | float):
+            p = exponent
+
+            def backward(g, out, a_):
+                return (g * (p * a_ ** (p - 1)),)
+
+            return Tensor._result(self.data**p, (self,), backward, f"pow {p}")
+
+        a, b = self, _constant(exponent, self)
+
+        def backward_tensor_exponent(g, out, a_, b_):
+            grad_a = _sum_to(g * b_ * a_ ** (b_ - 1), a.shape)
+            grad_b = _sum_to(g * out * _log_of(a_), b.shape) if b.requires_grad else None
+            return grad_a, grad_b
+
+        data = _broadcasting("pow", np.power, a, b)
+        return Tensor._result(data, (a, b), backward_tensor_exponent, "pow")
+
+    def __neg__(self):
+        def backward(g, out, a_):
+            return (-g,)
+
+        return Tensor._result(-self.data, (self,), backward, "neg")
+
+    def __radd__(self, other):
+        return _constant(other, self) + self
+
+    def __rsub__(self, other):
+        return _constant(other, self) - self
+
+    def __rmul__(self, other):
+        return _constant(other, self) * self
+
+    def __rtruediv__(self, other):
+        return _constant(other, self) / self
+
+    def __rpow__(self, other):
+        return _constant(other, self) ** self
+
+    # ------------------------------------------------------------------ matrix product
+
+    def __matmul__(self, other):
+        """Matrix product with NumPy's rules: (..., m, k) @ (..., k, n) -> (..., m, n).
+
+        Leading (batch) axes broadcast. A 1-D operand is treated as a row (left) or a column
+        (right) vector, and that axis is removed from the result, as in NumPy.
+        """
+        a, b = self, _constant(other, self)
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError(f"matmul: operands must have at least 1 dimension, got "
+                             f"{a.shape} @ {b.shape}")
+        if a.ndim == 1:  # (k,) -> (1, k), then drop the row axis again
+            return (a.reshape(1, -1) @ b).reshape(*b.shape[:-2], b.shape[-1])
+        if b.ndim == 1:  # (k,) -> (k, 1), then drop the column axis again
+            return (a @ b.reshape(-1, 1)).reshape(a.shape[:-1])
+        if a.shape[-1] != b.shape[-2]:
+            raise ValueError(
+                f"matmul: {a.shape} @ {b.shape}: inner dimensions {a.shape[-1]} and "
+                f"{b.shape[-2]} differ"
+            )
+
+        def backward(g, out, a_, b_):
+            # out = a b  =>  dL/da = g b^T,  dL/db = a^T g   (summed over broadcast batch axes)
+            grad_a = _sum_to(g @ b_.swapaxes(-1, -2), a.shape) if a.requires_grad else None
+            grad_b = _sum_to(a_.swapaxes(-1, -2) @ g, b.shape) if b.requires_grad else None
+            return grad_a, grad_b
+
+        try:
+            data = _matmul_kernel(a.data, b.data)
+        except ValueError as error:  # batch axes that do not broadcast
+            raise ValueError(f"matmul: {a.shape} @ {b.shape}: {error}") from None
+        return Tensor._result(data, (a, b), backward, "matmul")
+
+    def __rmatmul__(self, other):
+        return _constant(other, self) @ self
+
+    # ------------------------------------------------------------------------ reductions
+
+    def sum(self, axis=None, keepdims=False):
+        """Sum over ``axis`` (an int, a tuple, or None for all axes)."""
+        shape = self.shape
+
+        def backward(g, out, a_):
+            # every summed element contributed with weight 1: copy g back along the summed axes
+            return (_expand(_keep_reduced_axes(g, shape, axis, keepdims), shape),)
+
+        axis = tuple(axis) if isinstance(axis, list) else axis
+        data = self.data.sum(axis=axis, keepdims=keepdims)
+        return Tensor._result(data, (self,), backward, "sum")
+
+    def mean(self, axis=None, keepdims=False):
+        """Mean over ``axis``: the sum divided by the number of elements reduced."""
+        kept = _reduced_shape(self.shape, axis, keepdims=False)
+        count = self.data.size // max(int(np.prod(kept)), 1)
+        return self.sum(axis=axis, keepdims=keepdims) * (1.0 / count if count else np.nan)
+
+    def max(self, axis=None, keepdims=False):
+        """Maximum over ``axis``. Where several elements tie for the maximum, the gradient is
+        shared equally among them (the average of the one-sided derivatives)."""
+        shape = self.shape
+        data = self.data.max(axis=axis, keepdims=keepdims)
+
+        def backward(g, out, a_):
+            a = _array(a_)
+            is_max = a == _keep_reduced_axes(_array(out), shape, axis, keepdims)
+            share = is_max / is_max.sum(axis=axis, keepdims=True)
+            return (_expand(_keep_reduced_axes(g, shape, axis, keepdims), shape) * share,)
+
+        return Tensor._result(data, (self,), backward, "max")
+
+    def min(self, axis=None, keepdims=False):
+        """Minimum over ``axis``: ``-max(-x)``, with the same tie rule."""
+        return -(-self).max(axis=axis, keepdims=keepdims)
+
+    # ---------------------------------------------------------------------- shape changes
+
+    def reshape(self, *shape):
+        """The same elements in a new shape (one axis may be -1, as in NumPy)."""
+        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], tuple | list) else shape
+        input_shape = self.shape
+
+        def backward(g, out, a_):
+            return (g.reshape(input_shape),)
+
+        try:
+            data = self.data.reshape(shape)
+        except ValueError:
+            raise ValueError(
+                f"reshape: cannot reshape {input_shape} ({self.data.size} elements) "
+                f"into {tuple(shape)}"
+            ) from None
+        return Tensor._result(data, (self,), backward, "reshape")
+
+    def transpose(self, *axes):
+        """Permute the axes (reverse them when none are given), as ``np.transpose``."""
+        axes = axes[0] if len(axes) == 1 and isinstance(axes[0], tuple | list) else axes
+        axes = tuple(range(self.ndim))[::-1] if not axes else tuple(a % self.ndim for a in axes)
+        if sorted(axes) != list(range(self.ndim)):
+            raise ValueError(f"transpose: {axes} is not a permutation of the axes of {self.shape}")
+        inverse = tuple(np.argsort(axes))
+
+        def backward(g, out, a_):
+            return (g.transpose(inverse),)
+
+        return Tensor._result(self.data.transpose(axes), (self,), backward, "transpose")
+
+    permute = transpose
+
+    def swapaxes(self, axis1, axis2):
+        axes = list(range(self.ndim))
+        axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+        return self.transpose(axes)
+
+    T = property(lambda self: self.transpose(), doc="All axes reversed (the matrix transpose).")
+    mT = property(lambda self: self.swapaxes(-1, -2), doc="The last two axes swapped.")
+
+    def flatten(self, start_axis=0):
+        """Merge the axes from ``start_axis`` on: (N, C, H, W).flatten(1) -> (N, C*H*W)."""
+        return self.reshape(*self.shape[:start_axis], -1)
+
+    def broadcast_to(self, shape):
+        """This tensor repeated along new or size-1 axes to ``shape`` (NumPy's rules)."""
+        input_shape = self.shape
+
+        def backward(g, out, a_):
+            return (_sum_to(g, input_shape),)
+
+        try:
+            data = np.broadcast_to(self.data, shape)
+        except ValueError:
+            raise ValueError(f"broadcast_to: cannot broadcast {input_shape} to {shape}") from None
+        return Tensor._result(data, (self,), backward, "broadcast_to")
+
+    def __getitem__(self, index):
+        """Indexing and slicing as in NumPy (basic and integer-array indexing)."""
+        index = _plain_index(index)
+        input_shape = self.shape
+
+        def backward(g, out, a_):
+            return (_scatter_add(g, index, input_shape),)
+
+        return Tensor._result(self.data[index], (self,), backward, "getitem")
+
+    def astype(self, dtype):
+        """A copy converted to float32 or float64; the gradient is converted back."""
+        dtype = dtypes.float_dtype(dtype)
+        input_dtype = self.dtype
+        if dtype == input_dtype:
+            return self
+
+        def backward(g, out, a_):
+            return (g.astype(input_dtype),)
+
+        return Tensor._result(self.data.astype(dtype), (self,), backward, "astype")
+
+    # ----------------------------------------------------------- elementwise functions
+
+    def exp(self):
+        def backward(g, out, a_):
+            return (g * out,)  # d e^x / dx = e^x
+
+        return Tensor._result(np.exp(self.data), (self,), backward, "exp")
+
+    def log(self):
+        def backward(g, out, a_):
+            return (g / a_,)  # d log x / dx = 1/x
+
+        return Tensor._result(np.log(self.data), (self,), backward, "log")
+
+    def sqrt(self):
+        def backward(g, out, a_):
+            return (g / (out * 2),)  # d sqrt(x) / dx = 1 / (2 sqrt(x))
+
+        return Tensor._result(np.sqrt(self.data), (self,), backward, "sqrt")
+
+    def abs(self):
+        def backward(g, out, a_):
+            return (g * np.sign(_array(a_)),)
+
+        return Tensor._result(np.abs(self.data), (self,), backward, "abs")
+
+    def tanh(self):
+        def backward(g, out, a_):
+            return (g * (1 - out * out),)  # tanh' = 1 - tanh^2
+
+        return Tensor._result(np.tanh(self.data), (self,), backward, "tanh")
+
+    def sigmoid(self):
+        """sigma(x) = 1 / (1 + e^-x), computed as (1 + tanh(x/2)) / 2, which never overflows."""
+
+        def backward(g, out, a_):
+            return (g * out * (1 - out),)  # sigma' = sigma (1 - sigma)
+
+        return Tensor._result(_np_sigmoid(self.data), (self,), backward, "sigmoid")
+
+    def relu(self):
+        def backward(g, out, a_):
+            return (g * (_array(out) > 0),)
+
+        return Tensor._result(np.maximum(self.data, 0), (self,), backward, "relu")
+
+    def leaky_relu(self, negative_slope=0.01):
+        """x for x > 0, negative_slope * x otherwise."""
+        slope = negative_slope
+
+        def backward(g, out, a_):
+            return (_where(_array(a_) > 0, g, g * slope),)
+
+        x = self.data
+        if 0 <= slope <= 1:
+            data = np.maximum(x, x * x.dtype.type(slope))  # one pass fewer than np.where
+        else:
+            data = np.where(x > 0, x, x * x.dtype.type(slope))
+        return Tensor._result(data, (self,), backward, "leaky_relu")
+
+    def softplus(self):
+        """log(1 + e^x), computed as logaddexp(0, x) so large x does not overflow."""
+
+        def backward(g, out, a_):
+            return (g * _sigmoid_of(a_),)  # d softplus / dx = sigma(x)
+
+        return Tensor._result(np.logaddexp(0, self.data), (self,), backward, "softplus")
+
+    def logsigmoid(self):
+        """log sigma(x) = -softplus(-x), stable for large |x| (the heart of stable BCE)."""
+
+        def backward(g, out, a_):
+            return (g * _sigmoid_of(-a_),)  # d log sigma(x) / dx = 1 - sigma(x) = sigma(-x)
+
+        return Tensor._result(-np.logaddexp(0, -self.data), (self,), backward, "logsigmoid")
+
+    def clip(self, min=None, max=None):  # noqa: A002 (NumPy's and PyTorch's argument names)
+        """Values limited to [min, max]; the gradient is 0 where a value was clipped."""
+
+        def backward(g, out, a_):
+            a = _array(a_)
+            inside = np.ones(a.shape, dtype=bool)
+            if min is not None:
+                inside &= a >= min
+            if max is not None:
+                inside &= a <= max
+            return (g * inside,)
+
+        return Tensor._result(np.clip(self.data, min, max), (self,), backward, "clip")
+
+
+# ------------------------------------------------------------------ ops on several tensors
+
+
+def concatenate(tensors, axis=0):
+    """Join tensors along an existing axis; the gradient is cut back into the pieces."""
+    tensors = tuple(as_tensor(t) for t in tensors)
+    data = np.concatenate([t.data for t in tensors], axis=axis)
+    axis = axis % data.ndim
+    bounds = np.cumsum([0] + [t.shape[axis] for t in tensors])
+
+    def backward(g, out, *inputs):
+        before = (slice(None),) * axis
+        return tuple(g[before + (slice(lo, hi),)] for lo, hi in zip(bounds[:-1], bounds[1:]))
+
+    return Tensor._result(data, tensors, backward, "concatenate")
+
+
+def stack(tensors, axis=0):
+    """Join same-shaped tensors along a new axis; input i gets the gradient's slice i."""
+    tensors = tuple(as_tensor(t) for t in tensors)
+    data = np.stack([t.data for t in tensors], axis=axis)
+    axis = axis % data.ndim
+
+    def backward(g, out, *inputs):
+        before = (slice(None),) * axis
+        return tuple(g[before + (i,)] for i in range(len(tensors)))
+
+    return Tensor._result(data, tensors, backward, "stack")
+
+
+def where(condition, a, b):
+    """Elementwise choice: a where condition holds, b elsewhere (condition is not differentiated)."""
+    condition = np.asarray(condition.data if isinstance(condition, Tensor) else condition, bool)
+    a = as_tensor(a)
+    b = _constant(b, a)
+
+    def backward(g, out, a_, b_):
+        return _sum_to(g * condition, a.shape), _sum_to(g * ~condition, b.shape)
+
+    data = np.where(condition, a.data, b.data)
+    return Tensor._result(data, (a, b), backward, "where")
+
+
+def _scatter_add(g, index, shape):
+    """Zeros of ``shape`` with ``g`` added at ``index``: the gradient of ``x[index]``.
+
+    Repeated integer indices (x[[0, 0]]) add up, which is why this uses np.add.at for
+    integer-array indices; plain slices never repeat, so assignment is enough there.
+    """
+    if isinstance(g, Tensor):
+        def backward(gg, out, g_):
+            return (gg[index],)  # the adjoint of scattering is gathering
+
+        return Tensor._result(_scatter_add(g.data, index, shape), (g,), backward, "scatter_add")
+    result = np.zeros(shape, dtype=g.dtype)
+    if _has_array_index(index):
+        np.add.at(result, index, g)
+    else:
+        result[index] = g
+    return result
+
+
+# ------------------------------------------------------------------------------ creation
+
+
+def tensor(data, dtype=None, requires_grad=False, name=None):
+    """A new leaf Tensor from a list, a number, an ndarray or a Tensor (its data is copied).
+
+    Python numbers, lists and integer arrays become the default dtype (float32); float32 and
+    float64 arrays keep theirs unless ``dtype`` is given.
+    """
+    if isinstance(data, Tensor):
+        data = data.data
+    result = Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
+    if result.data is data or np.shares_memory(result.data, data):
+        result.data = result.data.copy()
+    return result
+
+
+def as_tensor(value, dtype=None):
+    """``value`` itself when it is already a Tensor (of the given dtype), else a new constant."""
+    if isinstance(value, Tensor) and (dtype is None or value.dtype == dtype):
+        return value
+    return Tensor(value.data if isinstance(value, Tensor) else value, dtype=dtype)
+
+
+def _to_float_array(data, dtype=None):
+    if dtype is not None:
+        return np.asarray(data, dtype=dtypes.float_dtype(dtype))
+    array = np.asarray(data)
+    if array.dtype in dtypes.FLOAT_DTYPES and isinstance(data, np.ndarray | np.generic):
+        return array  # NumPy floats keep their precision; Python numbers get the default
+    if array.dtype.kind in "biuf":  # bool, int, unsigned, float16
+        return array.astype(dtypes.get_default_dtype())
+    raise TypeError(f"tensor: cannot make a float tensor from data of dtype {array.dtype}")
+
+
+def _constant(value, like):
+    """The other operand of a binary op: Tensors pass through; numbers take ``like``'s dtype."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, int | float):
+        return Tensor(np.asarray(value, dtype=like.data.dtype))
+    return Tensor(value)
+
+
+def _accumulate_grad(node, g):
+    """``backward()``'s delivery: add dL/d(node) into ``node.grad``.
+
+    A leaf's gradient is copied the first time, because ``g`` may be shared with other tensors or
+    be a read-only broadcast view, and optimizers or users may change ``.grad`` in place.
+    """
+    if node.grad is None:
+        node.grad = np.array(g, dtype=node.data.dtype) if node.is_leaf else g
+    else:
+        node.grad = node.grad + g
+
+
+# --------------------------------------------- helpers that work on ndarrays and on Tensors
+
+
+def _array(value):
+    """The ndarray behind a value in either mode (for masks and other constants)."""
+    return value.data if isinstance(value, Tensor) else value
+
+
+def _sum_to(g, shape):
+    """Sum ``g`` over the axes along which an operand of ``shape`` was broadcast."""
+    if g.shape == shape:
+        return g
+    leading = g.ndim - len(shape)
+    axes = tuple(range(leading)) + tuple(
+        leading + i for i, n in enumerate(shape) if n == 1 and g.shape[leading + i] != 1
+    )
+    return g.sum(axis=axes, keepdims=True).reshape(shape)
+
+
+def _expand(g, shape):
+    """``g`` repeated (broadcast) to ``shape``: a read-only view for ndarrays, an op for Tensors."""
+    if g.shape == shape:
+        return g
+    return g.broadcast_to(shape) if isinstance(g, Tensor) else np.broadcast_to(g, shape)
+
+
+def _where(condition, a, b):
+    return where(condition, a, b) if isinstance(a, Tensor) else np.where(condition, a, b)
+
+
+def _sigmoid_of(value):
+    return value.sigmoid() if isinstance(value, Tensor) else _np_sigmoid(value)
+
+
+def _log_of(value):
+    return value.log() if isinstance(value, Tensor) else np.log(value)
+
+
+def _np_sigmoid(x):
+    return 0.5 * (1 + np.tanh(0.5 * x))
+
+
+def _reduced_shape(shape, axis, keepdims):
+    """The shape after reducing ``axis`` (None: all axes)."""
+    if axis is None:
+        axes = set(range(len(shape)))
+    else:
+        axes = {a % len(shape) for a in (axis if isinstance(axis, tuple) else (axis,))}
+    if keepdims:
+        return tuple(1 if i in axes else n for i, n in enumerate(shape))
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+def _keep_reduced_axes(g, shape, axis, keepdims):
+    """Reshape a reduction's result so the reduced axes are back as size 1 (for broadcasting)."""
+    return g if keepdims else g.reshape(_reduced_shape(shape, axis, True))
+
+
+def _broadcasting(name, function, a, b):
+    """Apply a NumPy binary function; a shape mismatch names the op and both shapes."""
+    try:
+        return function(a.data, b.data)
+    except ValueError:
+        raise ValueError(
+            f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together"
+        ) from None
+
+
+def _plain_index(index):
+    """Indices made of Tensors are turned into NumPy integer (or bool) arrays."""
+    if isinstance(index, Tensor):
+        return index.data.astype(np.intp)
+    if isinstance(index, tuple):
+        return tuple(_plain_index(i) for i in index)
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
+
+
+def _has_array_index(index):
+    """True when the index holds integer arrays, which may name the same element twice."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(p, np.ndarray) and p.dtype.kind in "iu" for p in parts)
