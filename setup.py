@@ -34,8 +34,12 @@ def _compiler_accepts(compiler, compile_flags, link_flags=()):
         source = Path(tmp) / "probe.c"
         source.write_text("int main(void) { return 0; }\n")
         try:
-            objects = compiler.compile([str(source)], output_dir=tmp, extra_postargs=list(compile_flags))
-            compiler.link_executable(objects, str(Path(tmp) / "probe"), extra_postargs=list(link_flags))
+            objects = compiler.compile(
+                [str(source)], output_dir=tmp, extra_postargs=list(compile_flags)
+            )
+            compiler.link_executable(
+                objects, str(Path(tmp) / "probe"), extra_postargs=list(link_flags)
+            )
         except Exception:
             return False
     return True
@@ -54,7 +58,8 @@ class ProbingBuildExt(build_ext):
         else:
             if _compiler_accepts(self.compiler, ["-O3"]):
                 compile_flags.append("-O3")
-            if not _flag_set("TINYGAN_PORTABLE") and _compiler_accepts(self.compiler, ["-march=native"]):
+            native_allowed = not _flag_set("TINYGAN_PORTABLE")
+            if native_allowed and _compiler_accepts(self.compiler, ["-march=native"]):
                 compile_flags.append("-march=native")
                 macros.append(("TINYGAN_NATIVE", "1"))
             if not _flag_set("TINYGAN_NO_OPENMP") and _compiler_accepts(

@@ -2,9 +2,9 @@
 
 The layers, from the bottom up (a module only imports the ones above it in this list):
 
-- the engine: ``tensor`` (Tensor and its ops), ``autograd`` (backward, grad, no_grad),
+- the engine: ``engine`` (Tensor and its ops), ``autograd`` (backward, grad, no_grad),
   ``gradcheck``, ``graph`` (render_graph), ``creation`` and ``random`` (factories, seeding),
-  ``dtypes``;
+  ``dtypes``, ``allocator`` (malloc settings that keep freed arrays for reuse);
 - ``_kernels``: the compiled Cython kernels (GEMM, convolution) and their NumPy twins, on plain
   arrays; ``tinygan.kernels`` is its public name.
 """
@@ -12,7 +12,8 @@ The layers, from the bottom up (a module only imports the ones above it in this 
 import numpy as _np
 
 from . import _kernels as kernels
-from . import tensor as _tensor_module
+from . import allocator
+from . import engine as _engine
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad
 from .creation import (
     arange,
@@ -28,13 +29,16 @@ from .creation import (
     zeros_like,
 )
 from .dtypes import get_default_dtype, set_default_dtype
+from .engine import Tensor, as_tensor, concatenate, stack, tensor, where
 from .gradcheck import GradcheckError, GradcheckResult, gradcheck, gradgradcheck
 from .graph import render_graph
 from .random import manual_seed
-from .tensor import Tensor, as_tensor, concatenate, stack, tensor, where
+
+# Freed arrays stay in the process for the next training step (see tinygan/allocator.py).
+allocator.tune_malloc()
 
 # The engine's `@` runs on the kernel layer's GEMM (compiled, or the NumPy twin).
-_tensor_module.set_matmul_kernel(kernels.matmul)
+_engine.set_matmul_kernel(kernels.matmul)
 
 float32 = _np.float32
 float64 = _np.float64

@@ -144,7 +144,7 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=Fa
     An input that the outputs do not depend on raises an error, or gives None with
     ``allow_unused=True``.
     """
-    from .tensor import Tensor, as_tensor  # the engine's Tensor; autograd is the layer it uses
+    from .engine import Tensor, as_tensor  # the engine's Tensor; autograd is the layer it uses
 
     single_input = isinstance(inputs, Tensor)
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)

@@ -9,8 +9,8 @@ and ``requires_grad``.
 import numpy as np
 
 from . import dtypes
+from .engine import Tensor
 from .random import generator
-from .tensor import Tensor
 
 
 def _shape(shape):

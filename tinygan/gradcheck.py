@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .autograd import enable_grad, grad, no_grad
-from .tensor import Tensor
+from .engine import Tensor
 
 
 class GradcheckError(AssertionError):

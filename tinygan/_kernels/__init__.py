@@ -26,7 +26,6 @@ import numpy as np
 from . import conv_numpy, gemm_numpy
 
 
-
 def _load_compiled():
     """Import the compiled modules; None (with one warning) when they were never built."""
     try:

@@ -265,7 +265,15 @@ class Tensor:
         def backward(g, out, a_, b_):
             # out = a b  =>  dL/da = g b^T,  dL/db = a^T g   (summed over broadcast batch axes)
             grad_a = _sum_to(g @ b_.swapaxes(-1, -2), a.shape) if a.requires_grad else None
-            grad_b = _sum_to(a_.swapaxes(-1, -2) @ g, b.shape) if b.requires_grad else None
+            grad_b = None
+            if b.requires_grad:
+                if a.ndim == b.ndim == 2 and _is_transposed_view(b.data):
+                    # b is a transposed weight (x @ W.T): (g^T a)^T is the same matrix as a^T g,
+                    # but computed this way it is laid out like W, so the gradient that reaches
+                    # W is contiguous and needs no strided copy.
+                    grad_b = (g.swapaxes(-1, -2) @ a_).swapaxes(-1, -2)
+                else:
+                    grad_b = _sum_to(a_.swapaxes(-1, -2) @ g, b.shape)
             return grad_a, grad_b
 
         try:
@@ -518,7 +526,7 @@ def stack(tensors, axis=0):
 
 
 def where(condition, a, b):
-    """Elementwise choice: a where condition holds, b elsewhere (condition is not differentiated)."""
+    """Elementwise choice: a where condition holds, b elsewhere (the condition is a constant)."""
     condition = np.asarray(condition.data if isinstance(condition, Tensor) else condition, bool)
     a = as_tensor(a)
     b = _constant(b, a)
@@ -661,6 +669,10 @@ def _reduced_shape(shape, axis, keepdims):
 def _keep_reduced_axes(g, shape, axis, keepdims):
     """Reshape a reduction's result so the reduced axes are back as size 1 (for broadcasting)."""
     return g if keepdims else g.reshape(_reduced_shape(shape, axis, True))
+
+
+def _is_transposed_view(array):
+    return array.flags.f_contiguous and not array.flags.c_contiguous
 
 
 def _broadcasting(name, function, a, b):
