@@ -33,12 +33,15 @@ class no_grad:
 
     _enable = False
 
+    def __init__(self):
+        self._previous = []  # a stack, so one object can be entered again while in use
+
     def __enter__(self):
-        self._previous = _GradMode.enabled
+        self._previous.append(_GradMode.enabled)
         _GradMode.enabled = self._enable
 
     def __exit__(self, *exc_info):
-        _GradMode.enabled = self._previous
+        _GradMode.enabled = self._previous.pop()
 
     def __call__(self, function):
         def wrapper(*args, **kwargs):

@@ -39,7 +39,9 @@ def full(shape, fill_value, dtype=None, requires_grad=False):
 
 def arange(start, stop=None, step=1, dtype=None, requires_grad=False):
     """Evenly spaced values in [start, stop), like np.arange (as floats)."""
-    values = np.arange(start, stop, step) if stop is not None else np.arange(start)
+    if stop is None:  # arange(n) counts from 0 to n, as in NumPy
+        start, stop = 0, start
+    values = np.arange(start, stop, step)
     return Tensor(values.astype(_dtype(dtype)), requires_grad=requires_grad)
 
 

@@ -205,6 +205,10 @@ class Tensor:
             p = exponent
 
             def backward(g, out, a_):
+                if p == 0:  # x^0 = 1 is constant; p x^(p-1) would be 0 * inf = nan at x = 0
+                    return (g * 0,)
+                if p == 1:
+                    return (g,)
                 return (g * (p * a_ ** (p - 1)),)
 
             return Tensor._result(self.data**p, (self,), backward, f"pow {p}")
@@ -253,9 +257,13 @@ class Tensor:
             raise ValueError(f"matmul: operands must have at least 1 dimension, got "
                              f"{a.shape} @ {b.shape}")
         if a.ndim == 1:  # (k,) -> (1, k), then drop the row axis again
-            return (a.reshape(1, -1) @ b).reshape(*b.shape[:-2], b.shape[-1])
+            product = a.reshape(1, -1) @ b
+            if b.ndim == 1:  # vector @ vector: the product is (1,); the dot product is 0-d
+                return product.reshape(())
+            return product.reshape(product.shape[:-2] + product.shape[-1:])
         if b.ndim == 1:  # (k,) -> (k, 1), then drop the column axis again
-            return (a @ b.reshape(-1, 1)).reshape(a.shape[:-1])
+            product = a @ b.reshape(-1, 1)
+            return product.reshape(product.shape[:-1])
         if a.shape[-1] != b.shape[-2]:
             raise ValueError(
                 f"matmul: {a.shape} @ {b.shape}: inner dimensions {a.shape[-1]} and "
@@ -301,6 +309,7 @@ class Tensor:
 
     def mean(self, axis=None, keepdims=False):
         """Mean over ``axis``: the sum divided by the number of elements reduced."""
+        axis = tuple(axis) if isinstance(axis, list) else axis
         kept = _reduced_shape(self.shape, axis, keepdims=False)
         count = self.data.size // max(int(np.prod(kept)), 1)
         return self.sum(axis=axis, keepdims=keepdims) * (1.0 / count if count else np.nan)
@@ -437,7 +446,8 @@ class Tensor:
         return Tensor._result(np.tanh(self.data), (self,), backward, "tanh")
 
     def sigmoid(self):
-        """sigma(x) = 1 / (1 + e^-x), computed as (1 + tanh(x/2)) / 2, which never overflows."""
+        """sigma(x) = 1 / (1 + e^-x), computed as exp(-softplus(-x)): it never overflows and
+        keeps full relative precision far into the left tail (sigma(-30) = 9.4e-14)."""
 
         def backward(g, out, a_):
             return (g * out * (1 - out),)  # sigma' = sigma (1 - sigma)
@@ -534,7 +544,11 @@ def where(condition, a, b):
     def backward(g, out, a_, b_):
         return _sum_to(g * condition, a.shape), _sum_to(g * ~condition, b.shape)
 
-    data = np.where(condition, a.data, b.data)
+    try:
+        data = np.where(condition, a.data, b.data)
+    except ValueError:
+        raise ValueError(f"where: condition {condition.shape}, a {a.shape} and b {b.shape} "
+                         "cannot be broadcast together") from None
     return Tensor._result(data, (a, b), backward, "where")
 
 
@@ -582,14 +596,14 @@ def as_tensor(value, dtype=None):
 
 
 def _to_float_array(data, dtype=None):
-    if dtype is not None:
-        return np.asarray(data, dtype=dtypes.float_dtype(dtype))
     array = np.asarray(data)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"tensor: cannot make a float tensor from data of dtype {array.dtype}")
+    if dtype is not None:
+        return array.astype(dtypes.float_dtype(dtype), copy=False)
     if array.dtype in dtypes.FLOAT_DTYPES and isinstance(data, np.ndarray | np.generic):
         return array  # NumPy floats keep their precision; Python numbers get the default
-    if array.dtype.kind in "biuf":  # bool, int, unsigned, float16
-        return array.astype(dtypes.get_default_dtype())
-    raise TypeError(f"tensor: cannot make a float tensor from data of dtype {array.dtype}")
+    return array.astype(dtypes.get_default_dtype())  # bool, int, unsigned, float16, Python
 
 
 def _constant(value, like):
@@ -652,7 +666,7 @@ def _log_of(value):
 
 
 def _np_sigmoid(x):
-    return 0.5 * (1 + np.tanh(0.5 * x))
+    return np.exp(-np.logaddexp(0, -x))
 
 
 def _reduced_shape(shape, axis, keepdims):
@@ -686,7 +700,8 @@ def _broadcasting(name, function, a, b):
 
 
 def _plain_index(index):
-    """Indices made of Tensors are turned into NumPy integer (or bool) arrays."""
+    """Indices made of Tensors become NumPy integer arrays (Tensors hold floats, so a mask must
+    be given as a NumPy bool array)."""
     if isinstance(index, Tensor):
         return index.data.astype(np.intp)
     if isinstance(index, tuple):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .autograd import enable_grad, grad, no_grad
+from .autograd import grad
 from .engine import Tensor
 
 
@@ -107,12 +107,10 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
     if grad_outputs is None:
         rng = np.random.default_rng(1234)  # its own generator: a check must not move the seed
         grad_outputs = [Tensor(rng.standard_normal(o.shape)) for o in outputs]
+    elif isinstance(grad_outputs, Tensor | np.ndarray):
+        grad_outputs = [grad_outputs]
 
     def first_derivatives(*xs):
-        with enable_grad():  # also when gradcheck evaluates this under no_grad()
-            return _first_derivatives(*xs)
-
-    def _first_derivatives(*xs):
         ys = _as_tuple(fn(*xs))
         wanted = [x for x in xs if isinstance(x, Tensor) and x.requires_grad]
         live = [(y, v) for y, v in zip(ys, grad_outputs, strict=True) if y.requires_grad]
@@ -153,9 +151,8 @@ def _analytic_jacobians(outputs, inputs):
 def _numerical_jacobians(fn, inputs, checked, eps):
     """Column i of J: the central difference of all outputs when input element i moves by eps."""
 
-    def evaluate():
-        with no_grad():
-            return np.concatenate([np.ravel(o.data).astype(np.float64)
+    def evaluate():  # in the caller's grad mode: fn may itself call grad() (WGAN-GP)
+        return np.concatenate([np.ravel(o.data).astype(np.float64)
                                    for o in _as_tuple(fn(*inputs))])
 
     jacobians = []
