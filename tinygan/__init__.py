@@ -6,15 +6,19 @@ The layers, from the bottom up (a module only imports the ones above it in this 
   ``gradcheck``, ``graph`` (render_graph), ``creation`` and ``random`` (factories, seeding),
   ``dtypes``, ``allocator`` (malloc settings that keep freed arrays for reuse);
 - ``_kernels``: the compiled Cython kernels (GEMM, convolution) and their NumPy twins, on plain
-  arrays; ``tinygan.kernels`` is its public name.
+  arrays; ``tinygan.kernels`` is its public name;
+- ``functional`` (differentiable functions: activations, linear, conv, batch_norm, dropout,
+  losses), then ``nn`` (Module and layers) and ``optim`` (SGD, Adam, RMSprop); ``checkpoint``
+  (``save``/``load`` of state dicts as .npz).
 """
 
 import numpy as _np
 
 from . import _kernels as kernels
-from . import allocator
+from . import allocator, functional, nn, optim
 from . import engine as _engine
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad
+from .checkpoint import CheckpointError, load, save
 from .creation import (
     arange,
     full,
@@ -52,3 +56,6 @@ __all__ = [
     "ones_like", "rand", "rand_like", "randn", "randn_like", "render_graph", "set_default_dtype",
     "stack", "tensor", "where", "zeros", "zeros_like",
 ]
+
+# The layers above the engine: differentiable functions, layers, optimizers, checkpoints.
+__all__ += ["CheckpointError", "functional", "load", "nn", "optim", "save"]

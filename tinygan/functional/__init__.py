@@ -1,0 +1,26 @@
+"""Differentiable functions of Tensors: the stateless half of the layers (PyTorch's ``F``).
+
+A layer in ``tinygan.nn`` owns parameters and calls one of these; each is composed of engine ops
+(or, where that would be unstable or slow, is an op of its own with its backward beside it), so
+every gradient here is checked the same way as the engine's.
+
+- activations: ``relu``, ``leaky_relu``, ``tanh``, ``sigmoid``, ``softplus``, ``logsigmoid``
+- ``linear``;  ``conv2d``, ``conv_transpose2d``
+- ``batch_norm``;  ``dropout``
+- losses: ``binary_cross_entropy``, ``binary_cross_entropy_with_logits``, ``mse_loss``
+
+Also importable as ``tinygan.nn.functional`` (``import tinygan.nn.functional as F``).
+"""
+
+from .activations import leaky_relu, logsigmoid, relu, sigmoid, softplus, tanh
+from .conv import conv2d, conv_transpose2d
+from .dropout import dropout
+from .linear import linear
+from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, mse_loss
+from .normalization import batch_norm
+
+__all__ = [
+    "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv2d",
+    "conv_transpose2d", "dropout", "leaky_relu", "linear", "logsigmoid", "mse_loss", "relu",
+    "sigmoid", "softplus", "tanh",
+]

@@ -1,0 +1,149 @@
+"""Loss functions: binary cross-entropy (the GAN losses) and mean squared error.
+
+Where binary cross-entropy comes from. The GAN game of the lecture is
+
+    min_G max_D V(D, G) = E_x[log D(x)] + E_z[log(1 - D(G(z)))]
+
+D(x) in (0, 1) is the discriminator's probability that x is real. For a fixed G, D maximises V,
+i.e. minimises -V. Write every sample with a label y (y = 1 for a real x, y = 0 for a fake
+G(z)); the two expectations become one average over labelled samples of
+
+    -y log D(x) - (1 - y) log(1 - D(x))
+
+which is exactly the binary cross-entropy between the label y and the prediction D(x): a real
+sample contributes -log D(x), a fake one -log(1 - D(x)). So D's update is ordinary logistic
+regression on real-vs-fake. G is trained with the same function: the "non-saturating" generator
+loss of the GAN paper is BCE(D(G(z)), y = 1), i.e. -log D(G(z)).
+
+Why the logits form. A discriminator's last layer outputs a logit l, and D = sigma(l). Computing
+sigma(l) first and then log(sigma(l)) fails for large |l|: in float32, sigma(-104) rounds to 0 and
+its log to -inf; sigma(17) rounds to 1 and log(1 - sigma) to -inf. The identities
+
+    log sigma(l)     = -softplus(-l) = -log(1 + e^-l)
+    log(1 - sigma(l)) = log sigma(-l) = -softplus(l)
+
+compute the same numbers without ever forming sigma(l); softplus(u) = log(1 + e^u) is evaluated
+as logaddexp(0, u), which is finite for every u (about u for large u, about e^u for very negative
+u). Their derivatives, d/dl log sigma(l) = sigma(-l), are bounded by 1 — so even a logit of 1000
+gives a finite loss (1000 for a wrong answer) and a gradient of size 1, not NaN.
+``binary_cross_entropy_with_logits`` uses them; prefer it to ``sigmoid`` + ``binary_cross_entropy``.
+
+Every loss takes ``reduction``: "mean" (the default: average over all elements), "sum", or "none"
+(the elementwise losses, in the input's shape). The target must have the input's shape (or be a
+number); unlike PyTorch, ``mse_loss`` refuses to broadcast a differently shaped target instead of
+warning, because (N, 1) against (N,) silently computes an (N, N) loss.
+"""
+
+import numpy as np
+
+from ..engine import Tensor
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+# PyTorch clamps log(p) at -100 in binary_cross_entropy, so p = 0 or 1 gives a finite loss; its
+# gradient divides by max(p, 1e-12) instead of p for the same reason.
+_LOG_CLAMP = -100.0
+_GRAD_EPS = 1e-12
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    """BCE on probabilities: mean over elements of -w [y log p + (1 - y) log(1 - p)].
+
+    Args:
+        input: Tensor of probabilities p in [0, 1] (e.g. the output of a sigmoid), any shape.
+        target: labels y in [0, 1] of the same shape (Tensor, ndarray or number).
+        weight: optional rescaling w of each element, broadcast against the input.
+        reduction: "mean", "sum" or "none".
+
+    log p and log(1 - p) are clamped at -100, so p = 0 or 1 gives a finite loss (as PyTorch).
+    """
+    _check_reduction(reduction)
+    target = _target_like(target, input, "binary_cross_entropy")
+    loss = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
+    return _reduce(_weighted(loss, weight), reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
+                                     pos_weight=None):
+    """BCE on logits l, computed stably: -w [pos_weight y log sigma(l) + (1 - y) log sigma(-l)].
+
+    Args:
+        input: Tensor of logits l (any real numbers), any shape.
+        target: labels y in [0, 1] of the same shape (Tensor, ndarray or number).
+        weight: optional rescaling of each element, broadcast against the input.
+        reduction: "mean", "sum" or "none".
+        pos_weight: optional weight of the positive (y = 1) term, broadcast against the input
+            (per class along the last axis in PyTorch's examples).
+
+    log sigma(l) is the engine's ``logsigmoid``, -softplus(-l): finite for |l| = 1000 and beyond
+    (see the module docstring).
+    """
+    _check_reduction(reduction)
+    target = _target_like(target, input, "binary_cross_entropy_with_logits")
+    positive = target * input.logsigmoid()  # y log sigma(l)
+    if pos_weight is not None:
+        positive = positive * _as_constant(pos_weight, input)
+    loss = -(positive + (1 - target) * (-input).logsigmoid())  # log(1 - sigma(l)) = log sigma(-l)
+    return _reduce(_weighted(loss, weight), reduction)
+
+
+def mse_loss(input, target, reduction="mean"):
+    """Mean squared error: mean over elements of (x - y)^2. Shapes must match."""
+    _check_reduction(reduction)
+    target = _target_like(target, input, "mse_loss")
+    diff = input - target
+    return _reduce(diff * diff, reduction)
+
+
+# ------------------------------------------------------------------------------- helpers
+
+
+def _clamped_log(p):
+    """max(log p, -100), with the derivative 1 / max(p, 1e-12): finite at p = 0.
+
+    A differentiable op of its own: composing ``log`` and ``clip`` would give 0 * inf = NaN as the
+    gradient at p = 0. The backward uses only ops (``/``, ``clip``) that work on ndarrays and on
+    Tensors, so it can be differentiated again (``create_graph=True``).
+    """
+
+    def backward(g, out, p_):
+        return (g / p_.clip(min=_GRAD_EPS),)
+
+    with np.errstate(divide="ignore"):  # log(0) = -inf, then clamped
+        data = np.maximum(np.log(p.data), _LOG_CLAMP)
+    return Tensor._result(data.astype(p.dtype, copy=False), (p,), backward, "clamped_log")
+
+
+def _target_like(target, input, name):
+    """The target as a Tensor of the input's dtype; its shape must match (a number is fine)."""
+    if isinstance(target, int | float):
+        return Tensor(np.asarray(target, dtype=input.dtype))
+    if not isinstance(target, Tensor):
+        target = Tensor(np.asarray(target, dtype=input.dtype))
+    if target.shape != input.shape:
+        raise ValueError(
+            f"{name}: target of shape {target.shape} differs from input of shape {input.shape} "
+            "(reshape one of them, e.g. target.reshape(input.shape))"
+        )
+    return target
+
+
+def _as_constant(value, like):
+    return value if isinstance(value, Tensor) else Tensor(np.asarray(value, dtype=like.dtype))
+
+
+def _weighted(loss, weight):
+    return loss if weight is None else loss * _as_constant(weight, loss)
+
+
+def _check_reduction(reduction):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def _reduce(loss, reduction):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss

@@ -1,0 +1,35 @@
+"""Layers and models: Module, Parameter and the layers a GAN is built from (PyTorch's ``nn``).
+
+Names, arguments, weight layouts and state-dict keys are PyTorch's, so a model written with
+tinygan can be rewritten with ``torch.nn`` line by line, and its state dict loaded into it.
+
+- base: ``Module``, ``Parameter``, ``Sequential``
+- layers: ``Dense`` (= ``Linear``), ``Conv2d``, ``ConvTranspose2d``, ``BatchNorm1d``,
+  ``BatchNorm2d``, ``Dropout``, ``Flatten``, ``Unflatten``
+- activations: ``ReLU``, ``LeakyReLU``, ``Tanh``, ``Sigmoid``
+- ``tinygan.nn.init``: initialisers (``normal_``, ``kaiming_uniform_``, ``dcgan_init_``, ...)
+- ``tinygan.nn.functional``: the same module as ``tinygan.functional``
+"""
+
+import sys
+
+from .. import functional
+from . import init
+from .activation import LeakyReLU, ReLU, Sigmoid, Tanh
+from .container import Sequential
+from .conv import Conv2d, ConvTranspose2d
+from .dropout import Dropout
+from .flatten import Flatten, Unflatten
+from .linear import Dense, Linear
+from .module import IncompatibleKeys, Module
+from .normalization import BatchNorm1d, BatchNorm2d
+from .parameter import Parameter
+
+# `import tinygan.nn.functional as F` finds the one functional module under its second name.
+sys.modules[__name__ + ".functional"] = functional
+
+__all__ = [
+    "BatchNorm1d", "BatchNorm2d", "Conv2d", "ConvTranspose2d", "Dense", "Dropout", "Flatten",
+    "IncompatibleKeys", "LeakyReLU", "Linear", "Module", "Parameter", "ReLU", "Sequential",
+    "Sigmoid", "Tanh", "Unflatten", "functional", "init",
+]

@@ -1,0 +1,95 @@
+"""Convolution layers: Conv2d (downsampling, the discriminator) and ConvTranspose2d (upsampling,
+the generator). The math is in ``tinygan/functional/conv.py``."""
+
+import math
+
+import numpy as np
+
+from .. import dtypes
+from ..functional import conv2d, conv_transpose2d
+from . import init
+from .module import Module
+from .parameter import Parameter
+
+
+def _pair(value):
+    return (int(value), int(value)) if isinstance(value, int | np.integer) else tuple(
+        int(v) for v in value)
+
+
+class _ConvNd(Module):
+    """What Conv2d and ConvTranspose2d share: settings, parameters, initialisation, repr."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, output_padding,
+                 bias, weight_shape, dtype):
+        super().__init__()
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
+        self.padding, self.output_padding = _pair(padding), _pair(output_padding)
+        dtype = dtypes.get_default_dtype() if dtype is None else dtypes.float_dtype(dtype)
+        self.weight = Parameter(np.empty(weight_shape + self.kernel_size, dtype))
+        if bias:
+            self.bias = Parameter(np.empty(self.out_channels, dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """PyTorch's default: weight by kaiming_uniform_(a=sqrt(5)) = U(-1/sqrt(fan_in), ...),
+        bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in computed from the weight's shape."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = init.fan_in_and_fan_out(self.weight)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+            init.uniform_(self.bias, -bound, bound)
+
+    def extra_repr(self):
+        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}")
+        if self.padding != (0, 0):
+            text += f", padding={self.padding}"
+        if self.output_padding != (0, 0):
+            text += f", output_padding={self.output_padding}"
+        if self.bias is None:
+            text += ", bias=False"
+        return text
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution: (N, in_channels, H, W) -> (N, out_channels, Ho, Wo).
+
+    Ho = (H + 2 padding - kernel_size) // stride + 1 (per axis). Parameters: ``weight``
+    (out_channels, in_channels, kh, kw), ``bias`` (out_channels,). ``kernel_size``, ``stride``,
+    ``padding``: an int or an (h, w) pair.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True,
+                 dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, 0, bias,
+                         (int(out_channels), int(in_channels)), dtype)
+
+    def forward(self, input):
+        return conv2d(input, self.weight, self.bias, self.stride, self.padding)
+
+
+class ConvTranspose2d(_ConvNd):
+    """Transposed convolution: (N, in_channels, H, W) -> (N, out_channels, Ho, Wo).
+
+    Ho = (H - 1) stride - 2 padding + kernel_size + output_padding (per axis): with stride 2,
+    kernel 4, padding 1 it doubles H and W, the DCGAN generator's upsampling step.
+    Parameters: ``weight`` (in_channels, out_channels, kh, kw) — note the order, PyTorch's —
+    and ``bias`` (out_channels,). ``output_padding`` must be smaller than ``stride``.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, bias=True, dtype=None):
+        stride_pair, output_padding_pair = _pair(stride), _pair(output_padding)
+        if any(not 0 <= op < s for op, s in zip(output_padding_pair, stride_pair)):
+            raise ValueError(f"ConvTranspose2d: output_padding {output_padding_pair} must be "
+                             f"smaller than stride {stride_pair}")
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, output_padding,
+                         bias, (int(in_channels), int(out_channels)), dtype)
+
+    def forward(self, input):
+        return conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
+                                self.output_padding)

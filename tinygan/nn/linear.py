@@ -1,0 +1,48 @@
+"""Dense (fully connected) layer: y = x W^T + b. Called Linear in PyTorch; both names work."""
+
+import math
+
+import numpy as np
+
+from .. import dtypes
+from ..functional import linear
+from . import init
+from .module import Module
+from .parameter import Parameter
+
+
+class Dense(Module):
+    """y = x W^T + b for x of shape (..., in_features); y has shape (..., out_features).
+
+    Parameters: ``weight`` (out_features, in_features), ``bias`` (out_features,) (absent when
+    ``bias=False``). Initialised as PyTorch's Linear: weight by kaiming_uniform_ with a = sqrt(5),
+    i.e. U(-1/sqrt(in_features), 1/sqrt(in_features)), and bias from the same range.
+    """
+
+    def __init__(self, in_features, out_features, bias=True, dtype=None):
+        super().__init__()
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        dtype = dtypes.get_default_dtype() if dtype is None else dtypes.float_dtype(dtype)
+        self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype))
+        if bias:
+            self.bias = Parameter(np.empty(self.out_features, dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = init.fan_in_and_fan_out(self.weight)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input):
+        return linear(input, self.weight, self.bias)
+
+    def extra_repr(self):
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+
+Linear = Dense

@@ -1,0 +1,51 @@
+"""Adam (Kingma & Ba, 2015): per-parameter step sizes from running moments of the gradient.
+The DCGAN paper trains both networks with Adam(lr=0.0002, betas=(0.5, 0.999))."""
+
+import math
+
+import numpy as np
+
+from .optimizer import Optimizer, lerp_
+
+
+class Adam(Optimizer):
+    """PyTorch's Adam, in PyTorch's order of operations. At step t = 1, 2, ... with gradient g:
+
+        g = g + weight_decay * p                  (if weight_decay != 0: L2 penalty, not AdamW)
+        m = m + (1 - beta1) (g - m)               (= beta1 m + (1 - beta1) g; m starts at 0)
+        v = beta2 v + (1 - beta2) g^2             (v starts at 0)
+        p = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+
+    m and v estimate the mean and the uncentered variance of the gradient. Both start at 0, so
+    early on they are biased towards 0; dividing by (1 - beta^t) removes that bias (at t = 1,
+    m / (1 - beta1) = g exactly). The step is then roughly lr * sign(g) in size, whatever the
+    scale of the gradient.
+
+    State per parameter: "step" (t), "exp_avg" (m), "exp_avg_sq" (v).
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        if lr < 0 or eps < 0 or weight_decay < 0:
+            raise ValueError(f"Adam: lr, eps and weight_decay must be >= 0, got lr={lr}, "
+                             f"eps={eps}, weight_decay={weight_decay}")
+        if not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
+            raise ValueError(f"Adam: betas must be in [0, 1), got {betas}")
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay))
+
+    def _update(self, param, grad, state, group):
+        beta1, beta2 = group["betas"]
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = np.zeros_like(param.data)
+            state["exp_avg_sq"] = np.zeros_like(param.data)
+        state["step"] += 1
+        step, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
+        if group["weight_decay"] != 0:
+            grad = grad + group["weight_decay"] * param.data
+        lerp_(m, grad, 1 - beta1)
+        v *= beta2
+        v += (1 - beta2) * grad * grad
+        step_size = group["lr"] / (1 - beta1**step)
+        denom = np.sqrt(v) / math.sqrt(1 - beta2**step) + group["eps"]
+        param.data -= step_size * (m / denom)

@@ -1,0 +1,65 @@
+"""RMSprop (Hinton's lecture notes, 2012): divide the gradient by a running RMS of its history.
+The WGAN paper trains the critic and the generator with RMSprop(lr=5e-5): momentum-based
+optimizers made its training unstable."""
+
+import numpy as np
+
+from .optimizer import Optimizer, lerp_
+
+
+class RMSprop(Optimizer):
+    """PyTorch's RMSprop. At every step, with gradient g:
+
+        g = g + weight_decay * p                      (if weight_decay != 0)
+        s = alpha s + (1 - alpha) g^2                 (running mean of g^2; s starts at 0)
+        if centered:                                   (divide by a running std, not an RMS)
+            a = a + (1 - alpha) (g - a)               (running mean of g; a starts at 0)
+            d = sqrt(s - a^2) + eps
+        else:
+            d = sqrt(s) + eps
+        if momentum > 0:
+            b = momentum b + g / d                    (b starts at 0)
+            p = p - lr b
+        else:
+            p = p - lr g / d
+
+    State per parameter: "step", "square_avg" (s), "grad_avg" (a, if centered),
+    "momentum_buffer" (b, if momentum > 0).
+    """
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
+                 centered=False):
+        if lr < 0 or eps < 0 or weight_decay < 0 or momentum < 0 or not 0 <= alpha <= 1:
+            raise ValueError(f"RMSprop: invalid hyperparameters lr={lr}, alpha={alpha}, "
+                             f"eps={eps}, weight_decay={weight_decay}, momentum={momentum}")
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                      momentum=momentum, centered=centered))
+
+    def _update(self, param, grad, state, group):
+        alpha = group["alpha"]
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = np.zeros_like(param.data)
+            if group["momentum"] > 0:
+                state["momentum_buffer"] = np.zeros_like(param.data)
+            if group["centered"]:
+                state["grad_avg"] = np.zeros_like(param.data)
+        state["step"] += 1
+        if group["weight_decay"] != 0:
+            grad = grad + group["weight_decay"] * param.data
+        square_avg = state["square_avg"]
+        square_avg *= alpha
+        square_avg += (1 - alpha) * grad * grad
+        if group["centered"]:
+            grad_avg = state["grad_avg"]
+            lerp_(grad_avg, grad, 1 - alpha)
+            denom = np.sqrt(square_avg - grad_avg * grad_avg) + group["eps"]
+        else:
+            denom = np.sqrt(square_avg) + group["eps"]
+        if group["momentum"] > 0:
+            buffer = state["momentum_buffer"]
+            buffer *= group["momentum"]
+            buffer += grad / denom
+            param.data -= group["lr"] * buffer
+        else:
+            param.data -= group["lr"] * (grad / denom)
