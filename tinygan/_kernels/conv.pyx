@@ -31,7 +31,7 @@ import os
 
 import numpy as np
 
-from cython.parallel cimport prange
+from cython.parallel cimport prange, threadid
 from cython cimport floating
 
 from .conv_numpy import check_conv2d, check_conv2d_grad_input, check_conv2d_grad_weight
@@ -74,113 +74,119 @@ def _gemm(a, b, transpose_a=False, transpose_b=False):
 
 
 # ---------------------------------------------------------------------------------------------
-# Which kernel positions land inside the input. For output index j and kernel offset q the
-# input column is j*s + q - pad. Instead of testing every j, compute once the range of j whose
-# column is inside [0, size): left of it and right of it lie the zero padding.
+# im2col and col2im. Each parallel task is one (image n, channel c) plane. The task first copies
+# its plane into a scratch plane with a zero border of the padding's width: every window then
+# lies inside the scratch, so the copy loops need no "is this pixel in the padding?" tests.
+# Each thread has its own scratch row, `scratch[threadid()]`, so threads never share one.
 
 
-cdef inline Py_ssize_t _first_inside(Py_ssize_t offset, Py_ssize_t stride) noexcept nogil:
-    """Smallest j >= 0 with j*stride + offset >= 0."""
-    if offset >= 0:
-        return 0
-    return (-offset + stride - 1) // stride  # ceil(-offset / stride), both positive
-
-
-cdef inline Py_ssize_t _end_inside(Py_ssize_t offset, Py_ssize_t stride, Py_ssize_t size,
-                                   Py_ssize_t count) noexcept nogil:
-    """One past the largest j < count with j*stride + offset < size (0 when there is none)."""
-    if size - 1 - offset < 0:
-        return 0
-    return min(count, (size - 1 - offset) // stride + 1)
-
-
-# ---------------------------------------------------------------------------------------------
-# im2col: x (N, C, H, W) -> cols (C*kH*kW, N*H_out*W_out)
-
-
-def _im2col(const floating[:, :, :, ::1] x, floating[:, ::1] cols,
+def _im2col(const floating[:, :, :, ::1] x, floating[:, ::1] cols, floating[:, ::1] scratch,
             Py_ssize_t kH, Py_ssize_t kW, Py_ssize_t sH, Py_ssize_t sW,
             Py_ssize_t pH, Py_ssize_t pW, Py_ssize_t H_out, Py_ssize_t W_out):
-    """Fill cols[(c, p, q), (n, i, j)] = x_pad[n, c, i*sH + p, j*sW + q] (0 in the padding)."""
+    """x (N, C, H, W) -> cols (C*kH*kW, N*H_out*W_out).
+
+    ``cols[(c, p, q), (n, i, j)] = x_pad[n, c, i*sH + p, j*sW + q]``. scratch is
+    (threads, (H + 2*pH) * (W + 2*pW)).
+    """
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
+    cdef Py_ssize_t Wp = W + 2 * pW, plane = (H + 2 * pH) * Wp
     cdef Py_ssize_t L = H_out * W_out  # columns per image
-    cdef Py_ssize_t nc, n, c, p, q, i, j, i_lo, i_hi, j_lo, j_hi
+    cdef Py_ssize_t nc, n, c, p, q, i, j, h
+    cdef floating* pad
     cdef const floating* src
     cdef floating* dst
-    for nc in prange(N * C, nogil=True, schedule="static", num_threads=_num_threads):
+    for nc in prange(N * C, nogil=True, schedule="guided", num_threads=_num_threads):
         n = nc // C
         c = nc % C
+        pad = &scratch[threadid(), 0]
+        # x_pad[n, c]: zeros, then the image in the middle
+        for h in range(plane):
+            pad[h] = 0
+        for h in range(H):
+            for j in range(W):
+                pad[(h + pH) * Wp + pW + j] = x[n, c, h, j]
         for p in range(kH):
-            # output rows i whose input row i*sH + p - pH is inside the image
-            i_lo = _first_inside(p - pH, sH)
-            i_hi = max(i_lo, _end_inside(p - pH, sH, H, H_out))
             for q in range(kW):
-                j_lo = _first_inside(q - pW, sW)
-                j_hi = max(j_lo, _end_inside(q - pW, sW, W, W_out))
-                # this (n, c, p, q) fills one contiguous segment of one row of cols
+                # the (c, p, q) row of cols, the columns of image n: H_out*W_out in a row
                 dst = &cols[(c * kH + p) * kW + q, n * L]
                 for i in range(H_out):
-                    if i < i_lo or i >= i_hi:
-                        for j in range(W_out):
-                            dst[i * W_out + j] = 0  # the whole row lies in the padding
-                        continue
-                    src = &x[n, c, i * sH + p - pH, 0]  # the input row this output row reads
-                    for j in range(j_lo):
-                        dst[i * W_out + j] = 0
-                    for j in range(j_lo, j_hi):
-                        dst[i * W_out + j] = src[j * sW + q - pW]
-                    for j in range(j_hi, W_out):
-                        dst[i * W_out + j] = 0
+                    src = pad + (i * sH + p) * Wp + q
+                    for j in range(W_out):
+                        dst[i * W_out + j] = src[j * sW]
 
 
-# ---------------------------------------------------------------------------------------------
-# col2im: the adjoint of im2col. dcols (C*kH*kW, N*H_out*W_out) -> dx (N, C, H, W), dx zeroed.
-
-
-def _col2im(const floating[:, ::1] dcols, floating[:, :, :, ::1] dx,
+def _col2im(const floating[:, ::1] dcols, floating[:, :, :, ::1] dx, floating[:, ::1] scratch,
             Py_ssize_t kH, Py_ssize_t kW, Py_ssize_t sH, Py_ssize_t sW,
             Py_ssize_t pH, Py_ssize_t pW, Py_ssize_t H_out, Py_ssize_t W_out):
-    """dx[n, c, i*sH + p - pH, j*sW + q - pW] += dcols[(c, p, q), (n, i, j)], padding dropped.
+    """The adjoint of im2col: dcols (C*kH*kW, N*H_out*W_out) -> dx (N, C, H, W).
 
-    Where im2col read one pixel into several columns, col2im adds all those columns back into
-    that pixel. Thread nc writes only the plane dx[n, c], so the additions never race.
+    ``dx_pad[n, c, i*sH + p, j*sW + q] += dcols[(c, p, q), (n, i, j)]``, then dx is the centre
+    of dx_pad. Where im2col copied one pixel into several columns (overlapping windows), col2im
+    ADDS all of those columns back into that pixel. Task nc writes only the plane dx[n, c] (and
+    its own thread's scratch), so these additions never race.
     """
     cdef Py_ssize_t N = dx.shape[0], C = dx.shape[1], H = dx.shape[2], W = dx.shape[3]
+    cdef Py_ssize_t Wp = W + 2 * pW, plane = (H + 2 * pH) * Wp
     cdef Py_ssize_t L = H_out * W_out
-    cdef Py_ssize_t nc, n, c, p, q, i, j, i_lo, i_hi, j_lo, j_hi
+    cdef Py_ssize_t nc, n, c, p, q, i, j, h
+    cdef floating* pad
     cdef const floating* src
     cdef floating* dst
-    for nc in prange(N * C, nogil=True, schedule="static", num_threads=_num_threads):
+    for nc in prange(N * C, nogil=True, schedule="guided", num_threads=_num_threads):
         n = nc // C
         c = nc % C
+        pad = &scratch[threadid(), 0]
+        for h in range(plane):
+            pad[h] = 0
         for p in range(kH):
-            i_lo = _first_inside(p - pH, sH)
-            i_hi = max(i_lo, _end_inside(p - pH, sH, H, H_out))
             for q in range(kW):
-                j_lo = _first_inside(q - pW, sW)
-                j_hi = max(j_lo, _end_inside(q - pW, sW, W, W_out))
                 src = &dcols[(c * kH + p) * kW + q, n * L]
-                for i in range(i_lo, i_hi):  # rows in the padding have nowhere to go
-                    dst = &dx[n, c, i * sH + p - pH, 0]
-                    for j in range(j_lo, j_hi):
-                        dst[j * sW + q - pW] += src[i * W_out + j]
+                for i in range(H_out):
+                    dst = pad + (i * sH + p) * Wp + q
+                    for j in range(W_out):
+                        dst[j * sW] += src[i * W_out + j]
+        # the border of dx_pad is the padding: its gradient goes nowhere
+        for h in range(H):
+            for j in range(W):
+                dx[n, c, h, j] = pad[(h + pH) * Wp + pW + j]
 
 
 # ---------------------------------------------------------------------------------------------
-# Layout helpers. The GEMMs work on "rows" layout (C, N*H_out*W_out); the tensors are
-# (N, C, H_out, W_out). Converting is a transpose of the first two axes (one copy).
+# Layout change. The GEMMs work on the "rows" layout (C, N*H*W), where one row holds a channel of
+# every image; the tensors are (N, C, H, W). Converting swaps the first two axes: one copy,
+# parallel over the rows.
+
+
+def _swap_first_axes(const floating[:, :, ::1] src, floating[:, :, ::1] dst):
+    """dst[b, a, k] = src[a, b, k]: (A, B, K) -> (B, A, K)."""
+    cdef Py_ssize_t A = src.shape[0], B = src.shape[1], K = src.shape[2]
+    cdef Py_ssize_t a, b, k
+    for b in prange(B, nogil=True, schedule="guided", num_threads=_num_threads):
+        for a in range(A):
+            for k in range(K):
+                dst[b, a, k] = src[a, b, k]
 
 
 def _batch_to_rows(a):
-    """(N, C, H, W) -> (C, N*H*W), contiguous."""
+    """(N, C, H, W) -> (C, N*H*W)."""
     N, C, H, W = a.shape
-    return np.ascontiguousarray(a.reshape(N, C, H * W).transpose(1, 0, 2)).reshape(C, N * H * W)
+    rows = np.empty((C, N, H * W), dtype=a.dtype)
+    _swap_first_axes(a.reshape(N, C, H * W), rows)
+    return rows.reshape(C, N * H * W)
 
 
 def _rows_to_batch(rows, N, H, W):
-    """(C, N*H*W) -> (N, C, H, W), contiguous."""
+    """(C, N*H*W) -> (N, C, H, W)."""
     C = rows.shape[0]
-    return np.ascontiguousarray(rows.reshape(C, N, H * W).transpose(1, 0, 2)).reshape(N, C, H, W)
+    batch = np.empty((N, C, H * W), dtype=rows.dtype)
+    _swap_first_axes(rows.reshape(C, N, H * W), batch)
+    return batch.reshape(N, C, H, W)
+
+
+def _scratch(geometry, dtype):
+    """One zero-bordered plane per thread, for im2col / col2im."""
+    (H, W), (pH, pW) = geometry.in_hw, geometry.padding
+    return np.empty((_num_threads, (H + 2 * pH) * (W + 2 * pW)), dtype=dtype)
 
 
 def _cols_of(x, geometry):
@@ -188,7 +194,7 @@ def _cols_of(x, geometry):
     (kH, kW), (sH, sW), (pH, pW) = geometry.kernel_hw, geometry.stride, geometry.padding
     H_out, W_out = geometry.out_hw
     cols = np.empty((geometry.col_rows, geometry.batch * H_out * W_out), dtype=x.dtype)
-    _im2col(x, cols, kH, kW, sH, sW, pH, pW, H_out, W_out)
+    _im2col(x, cols, _scratch(geometry, x.dtype), kH, kW, sH, sW, pH, pW, H_out, W_out)
     return cols
 
 
@@ -220,13 +226,13 @@ def conv2d_grad_input(grad_out, weight, input_hw, stride=(1, 1), padding=(0, 0))
     (H, W), (kH, kW) = g.in_hw, g.kernel_hw
     (sH, sW), (pH, pW) = g.stride, g.padding
     H_out, W_out = g.out_hw
-    grad_x = np.zeros((g.batch, g.in_channels, H, W), dtype=grad_out.dtype)
     if g.batch == 0:
-        return grad_x
+        return np.zeros((0, g.in_channels, H, W), dtype=grad_out.dtype)
+    grad_x = np.empty((g.batch, g.in_channels, H, W), dtype=grad_out.dtype)  # col2im fills it
     dcols = _gemm(
         weight.reshape(g.out_channels, g.col_rows), _batch_to_rows(grad_out), transpose_a=True
     )
-    _col2im(dcols, grad_x, kH, kW, sH, sW, pH, pW, H_out, W_out)
+    _col2im(dcols, grad_x, _scratch(g, grad_x.dtype), kH, kW, sH, sW, pH, pW, H_out, W_out)
     return grad_x
 
 

@@ -76,9 +76,7 @@ def _array4d(op, name, a):
     if a.dtype not in _FLOAT_DTYPES:
         raise TypeError(f"{op}: {name} must be float32 or float64, got {a.dtype}")
     if a.ndim != 4:
-        raise ValueError(
-            f"{op}: {name} must be 4-D, got {a.ndim}-D with shape {a.shape}"
-        )
+        raise ValueError(f"{op}: {name} must be 4-D, got {a.ndim}-D with shape {a.shape}")
 
 
 def _same_dtype(op, name_a, a, name_b, b):
@@ -91,7 +89,9 @@ def _same_dtype(op, name_a, a, name_b, b):
 def _out_hw(op, in_hw, kernel_hw, stride, padding):
     """H_out, W_out = (H + 2*pH - kH) // sH + 1, ...; the kernel must fit the padded input."""
     out = []
-    for axis, size, k, s, p in zip(("height", "width"), in_hw, kernel_hw, stride, padding):
+    for axis, size, k, s, p in zip(
+        ("height", "width"), in_hw, kernel_hw, stride, padding, strict=True
+    ):
         if size + 2 * p < k:
             raise ValueError(
                 f"{op}: kernel {axis} {k} is larger than the padded input {axis} "
@@ -102,7 +102,7 @@ def _out_hw(op, in_hw, kernel_hw, stride, padding):
 
 
 def _positive_dims(op, name, a, axes, what):
-    for axis, label in zip(axes, what):
+    for axis, label in zip(axes, what, strict=True):
         if a.shape[axis] < 1:
             raise ValueError(f"{op}: {name} must have at least one {label}, got shape {a.shape}")
 
@@ -114,8 +114,13 @@ def check_conv2d(x, weight, stride, padding, op="conv2d"):
     _same_dtype(op, "input", x, "weight", weight)
     stride = _pair(op, "stride", stride, 1)
     padding = _pair(op, "padding", padding, 0)
-    _positive_dims(op, "weight", weight, (0, 1, 2, 3),
-                   ("output channel", "input channel", "kernel row", "kernel column"))
+    _positive_dims(
+        op,
+        "weight",
+        weight,
+        (0, 1, 2, 3),
+        ("output channel", "input channel", "kernel row", "kernel column"),
+    )
     _positive_dims(op, "input", x, (2, 3), ("row", "column"))
     if x.shape[1] != weight.shape[1]:
         raise ValueError(
@@ -124,7 +129,13 @@ def check_conv2d(x, weight, stride, padding, op="conv2d"):
         )
     in_hw, kernel_hw = x.shape[2:], weight.shape[2:]
     geometry = ConvGeometry(
-        x.shape[0], x.shape[1], weight.shape[0], in_hw, kernel_hw, stride, padding,
+        x.shape[0],
+        x.shape[1],
+        weight.shape[0],
+        in_hw,
+        kernel_hw,
+        stride,
+        padding,
         _out_hw(op, in_hw, kernel_hw, stride, padding),
     )
     return np.ascontiguousarray(x), np.ascontiguousarray(weight), geometry
@@ -140,8 +151,7 @@ def _check_grad_out_hw(op, grad_out, geometry):
         )
 
 
-def check_conv2d_grad_input(grad_out, weight, input_hw, stride, padding,
-                            op="conv2d_grad_input"):
+def check_conv2d_grad_input(grad_out, weight, input_hw, stride, padding, op="conv2d_grad_input"):
     """Check conv2d_grad_input's arguments; return contiguous (grad_out, weight), geometry."""
     _array4d(op, "grad_out", grad_out)
     _array4d(op, "weight", weight)
@@ -149,8 +159,13 @@ def check_conv2d_grad_input(grad_out, weight, input_hw, stride, padding,
     in_hw = _pair(op, "input_hw", input_hw, 1)
     stride = _pair(op, "stride", stride, 1)
     padding = _pair(op, "padding", padding, 0)
-    _positive_dims(op, "weight", weight, (0, 1, 2, 3),
-                   ("output channel", "input channel", "kernel row", "kernel column"))
+    _positive_dims(
+        op,
+        "weight",
+        weight,
+        (0, 1, 2, 3),
+        ("output channel", "input channel", "kernel row", "kernel column"),
+    )
     if grad_out.shape[1] != weight.shape[0]:
         raise ValueError(
             f"{op}: grad_out has {grad_out.shape[1]} channels but weight has "
@@ -158,15 +173,20 @@ def check_conv2d_grad_input(grad_out, weight, input_hw, stride, padding,
         )
     kernel_hw = weight.shape[2:]
     geometry = ConvGeometry(
-        grad_out.shape[0], weight.shape[1], weight.shape[0], in_hw, kernel_hw, stride, padding,
+        grad_out.shape[0],
+        weight.shape[1],
+        weight.shape[0],
+        in_hw,
+        kernel_hw,
+        stride,
+        padding,
         _out_hw(op, in_hw, kernel_hw, stride, padding),
     )
     _check_grad_out_hw(op, grad_out, geometry)
     return np.ascontiguousarray(grad_out), np.ascontiguousarray(weight), geometry
 
 
-def check_conv2d_grad_weight(x, grad_out, kernel_hw, stride, padding,
-                             op="conv2d_grad_weight"):
+def check_conv2d_grad_weight(x, grad_out, kernel_hw, stride, padding, op="conv2d_grad_weight"):
     """Check conv2d_grad_weight's arguments; return contiguous (x, grad_out), geometry."""
     _array4d(op, "input", x)
     _array4d(op, "grad_out", grad_out)
@@ -182,7 +202,13 @@ def check_conv2d_grad_weight(x, grad_out, kernel_hw, stride, padding,
         )
     in_hw = x.shape[2:]
     geometry = ConvGeometry(
-        x.shape[0], x.shape[1], grad_out.shape[1], in_hw, kernel_hw, stride, padding,
+        x.shape[0],
+        x.shape[1],
+        grad_out.shape[1],
+        in_hw,
+        kernel_hw,
+        stride,
+        padding,
         _out_hw(op, in_hw, kernel_hw, stride, padding),
     )
     _check_grad_out_hw(op, grad_out, geometry)
