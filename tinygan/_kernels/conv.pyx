@@ -19,9 +19,10 @@ The two gradients are GEMMs against the same matrix:
   that ``cols[r, k]`` was copied from. It must ADD, not assign: when windows overlap
   (stride < kernel) one pixel was copied into several columns and gets a gradient from each.
 
-im2col and col2im run in parallel (OpenMP) over (image, channel) pairs. Each pair owns its
-own rows-segment of ``cols`` and its own plane of the input gradient, so no two threads ever
-write the same memory: the scatter-add of col2im needs no atomics and no locks.
+im2col and col2im run in parallel (OpenMP) over (image n, channel c) pairs. Pair (n, c) owns
+the rows (c, p, q) of ``cols`` in the columns of image n, and the plane dx[n, c] of the input
+gradient, so no two threads ever write the same memory: the scatter-add of col2im needs no
+atomics and no locks.
 
 Threads: ``TINYGAN_NUM_THREADS`` from the environment, else ``os.cpu_count()``; read once, at
 import. Built without OpenMP, the loops run on one thread with the same results.
