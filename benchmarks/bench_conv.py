@@ -100,10 +100,11 @@ def tinygan_ops(module, x, w, transposed, out_hw):
 
 def torch_ops(x, w, transposed):
     xt, wt = torch.from_numpy(x), torch.from_numpy(w)
-    if transposed:
-        forward = lambda: torch.nn.functional.conv_transpose2d(xt, wt, None, STRIDE, PADDING)  # noqa: E731
-    else:
-        forward = lambda: torch.nn.functional.conv2d(xt, wt, None, STRIDE, PADDING)  # noqa: E731
+    op = torch.nn.functional.conv_transpose2d if transposed else torch.nn.functional.conv2d
+
+    def forward():
+        return op(xt, wt, None, STRIDE, PADDING)
+
     g = torch.ones_like(forward())
 
     def backward(mask):
