@@ -250,9 +250,12 @@ cdef void gemm_row_blocks_in_parallel(const real *a, Matrix op_a, const real *b,
     own buffer, a_packs[thread * a_pack_size:].
     """
     cdef Py_ssize_t nr = tile_cols(a)
-    # Rows per block: MC, or fewer so that every thread gets a block (a multiple of MR rows).
-    cdef Py_ssize_t block_rows = min(MC, round_up(ceil_div(m, num_threads), MR))
-    cdef Py_ssize_t num_blocks = ceil_div(m, block_rows)
+    # Blocks of at most MC rows, as many as a multiple of the thread count, so that every
+    # thread gets the same share: 256 rows on 2 threads are 4 blocks of 66, 66, 66 and 58 rows
+    # (MR divides each), not 120 + 120 + 16 rows that leave one thread waiting.
+    cdef Py_ssize_t num_blocks = round_up(ceil_div(m, MC), num_threads)
+    cdef Py_ssize_t block_rows = round_up(ceil_div(m, num_blocks), MR)
+    num_blocks = ceil_div(m, block_rows)
     cdef Py_ssize_t column_panel, depth_slice, jc, pc, nc, kc, block, ic, mc, sliver, j
     for column_panel in range(ceil_div(n, NC)):
         jc = column_panel * NC
