@@ -75,18 +75,27 @@
  * 2. Cache blocking sizes (in elements), used by gemm.pyx. This machine class (AMD Zen 4) has
  *    32 KiB L1d and 1 MiB L2 per core, and a shared L3 of several MiB.
  *
- *  KC: the depth of one rank-kc update. A kc x NR sliver of B (256 x 64 floats = 64 KiB) lives
- *      in L2 and is streamed through L1 while it is reused by every A sliver; the 6 x kc A
- *      sliver (6 KiB) stays in L1. A longer kc amortizes loading/storing the C tile over more
- *      FMAs; a shorter kc keeps the slivers in cache.
- *  MC: rows of A packed at once: an MC x KC block (120 x 256 floats = 120 KiB) stays in L2
+ *  KC: the depth of one rank-kc update. One micro-kernel call reads a 6 x kc A sliver
+ *      (6 x 384 floats = 9 KiB) and a kc x NR B sliver (384 x 64 floats = 96 KiB), both from
+ *      L2: per 24 FMAs it loads 4 vectors of B and 6 scalars of A, about 12 bytes per cycle,
+ *      well within what L2 delivers. A longer kc amortizes loading/storing the C tile over
+ *      more FMAs; a shorter kc keeps the slivers and blocks in cache.
+ *  MC: rows of A packed at once: an MC x KC block (120 x 384 floats = 180 KiB) stays in L2
  *      and is reused for every NR-column sliver of the B panel. Multiple of MR.
- *  NC: columns of B packed at once: a KC x NC panel (up to 4 MiB) sits in L3 and is reused by
+ *  NC: columns of B packed at once: a KC x NC panel (up to 6 MiB) sits in L3 and is reused by
  *      every MC block of A. Multiple of NR.
+ *  These were tuned on a 2-core Zen 4 by sweeping KC in 128..512 and MC in 96..240 (the
+ *  differences were within a few percent; see benchmarks/bench_gemm.py).
  */
-#define TINYGAN_KC 256
+#ifndef TINYGAN_KC /* each can be overridden to experiment: CFLAGS=-DTINYGAN_KC=384 ... */
+#define TINYGAN_KC 384
+#endif
+#ifndef TINYGAN_MC
 #define TINYGAN_MC 120
+#endif
+#ifndef TINYGAN_NC
 #define TINYGAN_NC 4096
+#endif
 
 /* ---------------------------------------------------------------------------------------------
  * 3. Aligned allocation that works with every C compiler: over-allocate with malloc, round the
@@ -279,6 +288,52 @@ TINYGAN_DEFINE_SCALAR_MICROKERNEL(tinygan_microkernel_f32, float, TINYGAN_NR_F32
 TINYGAN_DEFINE_SCALAR_MICROKERNEL(tinygan_microkernel_f64, double, TINYGAN_NR_F64)
 
 #endif /* __GNUC__ */
+
+/* ---------------------------------------------------------------------------------------------
+ * 5. Dot products, for products too thin for micro-tiles (gemm.pyx's "dot" path, e.g. a layer
+ *    with a single output: n = 1). x and y are contiguous. Four independent vector sums keep
+ *    the FMA units busy (one sum would wait for its previous FMA every step); the lanes are
+ *    added up at the end. The compiler would not do this by itself: it would change the order
+ *    of a floating-point sum, which C forbids without -ffast-math.
+ */
+#if defined(__GNUC__)
+#define TINYGAN_DEFINE_DOT(NAME, REAL, VEC, VLEN)                                             \
+    static inline REAL NAME(const REAL *x, const REAL *y, ptrdiff_t len)                      \
+    {                                                                                         \
+        VEC acc[4] = {{0}, {0}, {0}, {0}}, xv, yv;                                            \
+        ptrdiff_t p = 0;                                                                      \
+        for (; p + 4 * (VLEN) <= len; p += 4 * (VLEN)) {                                      \
+            for (int u = 0; u < 4; u++) {                                                     \
+                memcpy(&xv, x + p + u * (VLEN), sizeof xv); /* unaligned vector loads */      \
+                memcpy(&yv, y + p + u * (VLEN), sizeof yv);                                   \
+                acc[u] += xv * yv;                                                            \
+            }                                                                                 \
+        }                                                                                     \
+        VEC total = (acc[0] + acc[1]) + (acc[2] + acc[3]);                                    \
+        REAL sum = 0;                                                                         \
+        for (int lane = 0; lane < (VLEN); lane++) {                                           \
+            sum += total[lane];                                                               \
+        }                                                                                     \
+        for (; p < len; p++) {                                                                \
+            sum += x[p] * y[p];                                                               \
+        }                                                                                     \
+        return sum;                                                                           \
+    }
+TINYGAN_DEFINE_DOT(tinygan_dot_f32, float, vf32, TINYGAN_VLEN_F32)
+TINYGAN_DEFINE_DOT(tinygan_dot_f64, double, vf64, TINYGAN_VLEN_F64)
+#else
+#define TINYGAN_DEFINE_DOT(NAME, REAL)                                                        \
+    static REAL NAME(const REAL *x, const REAL *y, ptrdiff_t len)                             \
+    {                                                                                         \
+        REAL sum = 0;                                                                         \
+        for (ptrdiff_t p = 0; p < len; p++) {                                                 \
+            sum += x[p] * y[p];                                                               \
+        }                                                                                     \
+        return sum;                                                                           \
+    }
+TINYGAN_DEFINE_DOT(tinygan_dot_f32, float)
+TINYGAN_DEFINE_DOT(tinygan_dot_f64, double)
+#endif
 
 /* What build_info() reports: were OpenMP and -march=native used (setup.py defines the
  * TINYGAN_* macros; _OPENMP is the compiler's own). */
