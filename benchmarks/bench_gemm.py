@@ -70,8 +70,11 @@ def benchmark_row(label, dtype, m, k, n, transpose_a=False, transpose_b=False):
         cells.append(f"{seconds * 1e3:9.3f} {gflops[name]:7.1f}")
     ratio = gflops["compiled"] / gflops["openblas"]
     slowdown_vs_twin = gflops["twin"] / gflops["compiled"]
-    print(f"{label:<24} {np.dtype(dtype).name:<8}" + " | ".join(cells)
-          + f" | {ratio:6.2f} {slowdown_vs_twin:6.2f}")
+    print(
+        f"{label:<24} {np.dtype(dtype).name:<8}"
+        + " | ".join(cells)
+        + f" | {ratio:6.2f} {slowdown_vs_twin:6.2f}"
+    )
 
 
 def main():
@@ -79,12 +82,16 @@ def main():
     if torch is not None:
         torch.set_num_threads(threads)
     print(f"tinygan build: {compiled.build_info()}")
-    print(f"threads: tinygan {threads}, torch {torch.get_num_threads() if torch else '-'}, "
-          "OpenBLAS its default (every core unless OPENBLAS_NUM_THREADS is set)")
+    print(
+        f"threads: tinygan {threads}, torch {torch.get_num_threads() if torch else '-'}, "
+        "OpenBLAS its default (every core unless OPENBLAS_NUM_THREADS is set)"
+    )
     names = ["compiled", "openblas", "twin"] + (["torch"] if torch is not None else [])
-    print(f"{'shape':<24} {'dtype':<8}"
-          + " | ".join(f"{name + ' ms':>9} {'GFLOP/s':>7}" for name in names)
-          + " | c/oblas twin/c")
+    print(
+        f"{'shape':<24} {'dtype':<8}"
+        + " | ".join(f"{name + ' ms':>9} {'GFLOP/s':>7}" for name in names)
+        + " | c/oblas twin/c"
+    )
     for dtype in (np.float32, np.float64):
         for size in SQUARE_SIZES:
             benchmark_row(f"{size}x{size} @ {size}x{size}", dtype, size, size, size)
@@ -94,8 +101,10 @@ def main():
         benchmark_row("256x128 @ 128x128", dtype, 256, 128, 128)
         benchmark_row("256x128 @ (128x128).T", dtype, 256, 128, 128, transpose_b=True)
         benchmark_row("(256x128).T @ 256x128", dtype, 128, 256, 128, transpose_a=True)
-    print("c/oblas: compiled GFLOP/s over OpenBLAS GFLOP/s (higher is better); "
-          "twin/c: how many times slower compiled is than the twin (below 1 is faster)")
+    print(
+        "c/oblas: compiled GFLOP/s over OpenBLAS GFLOP/s (higher is better); "
+        "twin/c: how many times slower compiled is than the twin (below 1 is faster)"
+    )
 
 
 if __name__ == "__main__":

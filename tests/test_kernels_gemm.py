@@ -60,16 +60,24 @@ def random_operand(rng, shape, dtype, view):
 views = st.sampled_from(["contiguous", "stepped", "reversed"])
 
 
-def operands(rng, m, k, n, dtype, transpose_a, transpose_b, view_a, view_b, batch_a=(),
-             batch_b=()):
+def operands(rng, m, k, n, dtype, transpose_a, transpose_b, view_a, view_b, batch_a=(), batch_b=()):
     a_shape = batch_a + ((k, m) if transpose_a else (m, k))
     b_shape = batch_b + ((n, k) if transpose_b else (k, n))
     return random_operand(rng, a_shape, dtype, view_a), random_operand(rng, b_shape, dtype, view_b)
 
 
 @settings(max_examples=250, deadline=None)
-@given(m=sizes, k=sizes, n=sizes, dtype=dtypes, transpose_a=st.booleans(),
-       transpose_b=st.booleans(), view_a=views, view_b=views, seed=st.integers(0, 2**32 - 1))
+@given(
+    m=sizes,
+    k=sizes,
+    n=sizes,
+    dtype=dtypes,
+    transpose_a=st.booleans(),
+    transpose_b=st.booleans(),
+    view_a=views,
+    view_b=views,
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_2d_matches_twin(m, k, n, dtype, transpose_a, transpose_b, view_a, view_b, seed):
     rng = np.random.default_rng(seed)
     a, b = operands(rng, m, k, n, dtype, transpose_a, transpose_b, view_a, view_b)
@@ -77,17 +85,26 @@ def test_2d_matches_twin(m, k, n, dtype, transpose_a, transpose_b, view_a, view_
 
 
 @settings(max_examples=120, deadline=None)
-@given(batch=st.integers(0, 5), m=sizes, k=sizes, n=sizes, dtype=dtypes,
-       transpose_a=st.booleans(), transpose_b=st.booleans(),
-       layout=st.sampled_from(["3d@3d", "3d@2d", "2d@3d"]), view_a=views, view_b=views,
-       seed=st.integers(0, 2**32 - 1))
-def test_batched_matches_twin(batch, m, k, n, dtype, transpose_a, transpose_b, layout, view_a,
-                              view_b, seed):
+@given(
+    batch=st.integers(0, 5),
+    m=sizes,
+    k=sizes,
+    n=sizes,
+    dtype=dtypes,
+    transpose_a=st.booleans(),
+    transpose_b=st.booleans(),
+    layout=st.sampled_from(["3d@3d", "3d@2d", "2d@3d"]),
+    view_a=views,
+    view_b=views,
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_batched_matches_twin(
+    batch, m, k, n, dtype, transpose_a, transpose_b, layout, view_a, view_b, seed
+):
     rng = np.random.default_rng(seed)
     batch_a = () if layout == "2d@3d" else (batch,)
     batch_b = () if layout == "3d@2d" else (batch,)
-    a, b = operands(rng, m, k, n, dtype, transpose_a, transpose_b, view_a, view_b, batch_a,
-                    batch_b)
+    a, b = operands(rng, m, k, n, dtype, transpose_a, transpose_b, view_a, view_b, batch_a, batch_b)
     assert_matches_twin(a, b, transpose_a, transpose_b)
 
 
@@ -173,17 +190,37 @@ def test_thread_count_and_build_info():
 f32 = np.zeros((2, 3), dtype=np.float32)
 BAD_INPUTS = [
     (f32, np.zeros((3, 4)), {}, TypeError, "same dtype, got float32 and float64"),
-    (f32.astype(np.int64), np.zeros((3, 4), np.int64), {}, TypeError,
-     "float32 or float64 arrays, got int64"),
+    (
+        f32.astype(np.int64),
+        np.zeros((3, 4), np.int64),
+        {},
+        TypeError,
+        "float32 or float64 arrays, got int64",
+    ),
     (np.zeros(3, np.float32), f32, {}, ValueError, "2-D or 3-D (batched) operands, got 1-D"),
     (np.zeros((1, 1, 2, 3), np.float32), f32.T, {}, ValueError, "got 4-D (1, 1, 2, 3)"),
-    (np.zeros((64, 784), np.float32), np.zeros((28, 10), np.float32), {}, ValueError,
-     "gemm: (64, 784) @ (28, 10): inner dimensions 784 and 28 differ"),
+    (
+        np.zeros((64, 784), np.float32),
+        np.zeros((28, 10), np.float32),
+        {},
+        ValueError,
+        "gemm: (64, 784) @ (28, 10): inner dimensions 784 and 28 differ",
+    ),
     (f32, f32, {"transpose_b": False}, ValueError, "inner dimensions 3 and 2 differ"),
-    (f32, np.zeros((2, 4), np.float32), {"transpose_a": True, "transpose_b": True}, ValueError,
-     "gemm: (2, 3).T @ (2, 4).T: inner dimensions 2 and 4 differ"),
-    (np.zeros((4, 2, 3), np.float32), np.zeros((5, 3, 2), np.float32), {}, ValueError,
-     "batch sizes 4 and 5 differ"),
+    (
+        f32,
+        np.zeros((2, 4), np.float32),
+        {"transpose_a": True, "transpose_b": True},
+        ValueError,
+        "gemm: (2, 3).T @ (2, 4).T: inner dimensions 2 and 4 differ",
+    ),
+    (
+        np.zeros((4, 2, 3), np.float32),
+        np.zeros((5, 3, 2), np.float32),
+        {},
+        ValueError,
+        "batch sizes 4 and 5 differ",
+    ),
     ([[1.0]], f32, {}, TypeError, "two numpy arrays, got list and ndarray"),
 ]
 
