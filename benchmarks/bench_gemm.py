@@ -27,14 +27,21 @@ except (ImportError, OSError):  # not installed, or installed without its native
     torch = None
 
 SQUARE_SIZES = (64, 128, 256, 512, 1024)
-TIME_PER_MEASUREMENT = 0.15  # seconds spent timing each (implementation, shape); >= 3 runs
+TIME_PER_MEASUREMENT = 0.15  # seconds spent timing each (implementation, shape); >= 5 runs
+SETTLE_SECONDS = 0.3  # pause before timing an implementation: let the others' threads sleep
 
 
 def best_time(function):
-    """The fastest of several calls of function(), in seconds (after one warm-up call)."""
+    """The fastest of several calls of function(), in seconds (after one warm-up call).
+
+    First a pause: after a call, every thread pool here (OpenMP's, OpenBLAS's, torch's) keeps
+    its threads spinning for a while (up to ~0.2 s) in case more work comes. On a machine with
+    few cores those spinning threads would steal the cores from the next implementation.
+    """
+    time.sleep(SETTLE_SECONDS)
     function()
     best, spent, runs = float("inf"), 0.0, 0
-    while runs < 3 or spent < TIME_PER_MEASUREMENT:
+    while runs < 5 or spent < TIME_PER_MEASUREMENT:
         start = time.perf_counter()
         function()
         elapsed = time.perf_counter() - start
