@@ -7,7 +7,8 @@ Run from the project's root, after building the kernels::
 Every implementation gets the same number of threads: tinygan's (TINYGAN_NUM_THREADS, default
 every core) is passed to torch.set_num_threads; OpenBLAS uses its own default, which is every
 core too unless OPENBLAS_NUM_THREADS says otherwise (set both to compare other counts).
-Times are the best of several runs, so they show what the code can do, not the noise.
+Times are the best of several runs in several rounds, so they show what the code can do, not
+the noise (other processes, other thread pools still spinning).
 """
 
 import importlib
@@ -27,8 +28,9 @@ except (ImportError, OSError):  # not installed, or installed without its native
     torch = None
 
 SQUARE_SIZES = (64, 128, 256, 512, 1024)
-TIME_PER_MEASUREMENT = 0.15  # seconds spent timing each (implementation, shape); >= 5 runs
-SETTLE_SECONDS = 0.3  # pause before timing an implementation: let the others' threads sleep
+TIME_PER_MEASUREMENT = 0.05  # seconds spent timing each (implementation, shape); >= 5 runs
+SETTLE_SECONDS = 0.15  # pause before timing an implementation: let the others' threads sleep
+ROUNDS = 3  # every implementation is timed this many times per shape, taking turns
 
 
 def best_time(function):
@@ -70,11 +72,17 @@ def benchmark_row(label, dtype, m, k, n, transpose_a=False, transpose_b=False):
     a = rng.standard_normal((k, m) if transpose_a else (m, k)).astype(dtype)
     b = rng.standard_normal((n, k) if transpose_b else (k, n)).astype(dtype)
     flops = 2.0 * m * n * k
+    candidates = implementations(a, b, transpose_a, transpose_b)
+    # Rounds that take turns: a burst of activity from another process spoils one round of one
+    # implementation, not its best time.
+    seconds = {name: float("inf") for name in candidates}
+    for _ in range(ROUNDS):
+        for name, function in candidates.items():
+            seconds[name] = min(seconds[name], best_time(function))
     cells, gflops = [], {}
-    for name, function in implementations(a, b, transpose_a, transpose_b).items():
-        seconds = best_time(function)
-        gflops[name] = flops / seconds / 1e9
-        cells.append(f"{seconds * 1e3:9.3f} {gflops[name]:7.1f}")
+    for name in candidates:
+        gflops[name] = flops / seconds[name] / 1e9
+        cells.append(f"{seconds[name] * 1e3:9.3f} {gflops[name]:7.1f}")
     ratio = gflops["compiled"] / gflops["openblas"]
     slowdown_vs_twin = gflops["twin"] / gflops["compiled"]
     print(

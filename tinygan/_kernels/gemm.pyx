@@ -46,7 +46,7 @@ import warnings
 import numpy as np
 
 cimport numpy as cnp
-from cython.parallel cimport parallel, prange, threadid
+from cython.parallel cimport prange, threadid
 from libc.string cimport memset
 
 from .gemm_numpy import _check_gemm_args
