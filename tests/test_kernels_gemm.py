@@ -66,7 +66,7 @@ def operands(rng, m, k, n, dtype, transpose_a, transpose_b, view_a, view_b, batc
     return random_operand(rng, a_shape, dtype, view_a), random_operand(rng, b_shape, dtype, view_b)
 
 
-@settings(max_examples=250, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(
     m=sizes,
     k=sizes,
@@ -84,7 +84,7 @@ def test_2d_matches_twin(m, k, n, dtype, transpose_a, transpose_b, view_a, view_
     assert_matches_twin(a, b, transpose_a, transpose_b)
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(
     batch=st.integers(0, 5),
     m=sizes,
@@ -174,6 +174,28 @@ def test_same_result_with_one_and_several_threads():
     # Threads split rows or batch items, never a sum, so the results are bit for bit equal.
     for one, other in zip(single, several, strict=True):
         np.testing.assert_array_equal(one, other)
+
+
+@pytest.mark.parametrize(
+    ("a_shape", "b_shape", "transpose_a", "transpose_b"),
+    [
+        ((600, 500), (500, 3), False, False),  # narrow C: dot products, split by rows
+        ((500, 600), (500, 1), True, False),  # x.T @ grad of a 1-output layer: axpy on C.T
+        ((3, 500), (500, 900), False, False),  # short C, row-major B: axpy, split by columns
+        ((1, 900), (2000, 900), False, True),  # one row, transposed B: dots, split by columns
+        ((4, 300, 7), (4, 300, 2), True, False),  # a batch of thin products
+    ],
+)
+def test_thin_products_on_several_threads(a_shape, b_shape, transpose_a, transpose_b):
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal(a_shape).astype(np.float32)
+    b = rng.standard_normal(b_shape).astype(np.float32)
+    previous = compiled.get_num_threads()
+    try:
+        compiled.set_num_threads(4)
+        assert_matches_twin(a, b, transpose_a, transpose_b)
+    finally:
+        compiled.set_num_threads(previous)
 
 
 def test_thread_count_and_build_info():
