@@ -1,0 +1,254 @@
+"""The compiled GEMM (gemm.pyx) must agree with its NumPy twin (gemm_numpy.py) on every input.
+
+Random shapes are drawn around the kernel's block sizes (MR x NR micro-tiles, KC/MC/NC cache
+blocks), so edge tiles and multi-block loops are exercised, with both dtypes, all four
+transpose combinations, strided views and batches. Bad inputs must raise the twin's errors.
+"""
+
+import importlib
+import re
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+# import_module, not `import tinygan._kernels.gemm as ...`: the package defines a function
+# named `gemm` (the dispatcher), which hides the submodule of the same name as an attribute.
+compiled = importlib.import_module("tinygan._kernels.gemm")
+twin = importlib.import_module("tinygan._kernels.gemm_numpy")
+
+INFO = compiled.build_info()
+MR, NR_F32 = INFO["micro_kernel_float32"]
+KC, MC, NC = INFO["blocks_kc_mc_nc"]
+
+# Sizes that matter to a blocked kernel: 0, 1, primes, one less/more than a tile or a block.
+INTERESTING_SIZES = sorted(
+    {0, 1, 2, 3, 5, 7, 13, 31, 61, MR - 1, MR, MR + 1, NR_F32 - 1, NR_F32 + 1, MC + 7, KC + 3}
+)
+sizes = st.one_of(st.sampled_from(INTERESTING_SIZES), st.integers(1, 150))
+dtypes = st.sampled_from([np.float32, np.float64])
+
+
+def assert_matches_twin(a, b, transpose_a=False, transpose_b=False):
+    """gemm(a, b) equals the twin's result within the rounding of a different summation order."""
+    expected = twin.gemm(a, b, transpose_a, transpose_b)
+    result = compiled.gemm(a, b, transpose_a, transpose_b)
+    assert result.shape == expected.shape
+    assert result.dtype == expected.dtype
+    assert result.flags.c_contiguous
+    k = b.shape[-1] if transpose_b else b.shape[-2]
+    # Each entry is a sum of k products; the two sums round differently, by about
+    # eps * k * (sum of |products|). Compare relative to the magnitude of the entries.
+    eps = np.finfo(a.dtype).eps
+    scale = twin.gemm(np.abs(a), np.abs(b), transpose_a, transpose_b) + 1.0
+    np.testing.assert_array_less(np.abs(result - expected), 4 * eps * max(k, 1) * scale)
+
+
+def random_operand(rng, shape, dtype, view):
+    """An array of `shape` that is contiguous, a stepped slice of a bigger array, or negative-
+    strided: the kernel must read all of them through their strides, never assuming layout."""
+    if view == "contiguous":
+        return rng.standard_normal(shape).astype(dtype)
+    if view == "stepped":
+        bigger = rng.standard_normal(tuple(2 * s + 1 for s in shape)).astype(dtype)
+        return bigger[tuple(slice(1, 1 + 2 * s, 2) for s in shape)]
+    reversed_ = rng.standard_normal(shape).astype(dtype)
+    return reversed_[..., ::-1, :]  # "reversed": a negative row stride
+
+
+views = st.sampled_from(["contiguous", "stepped", "reversed"])
+
+
+def operands(rng, m, k, n, dtype, transpose_a, transpose_b, view_a, view_b, batch_a=(), batch_b=()):
+    a_shape = batch_a + ((k, m) if transpose_a else (m, k))
+    b_shape = batch_b + ((n, k) if transpose_b else (k, n))
+    return random_operand(rng, a_shape, dtype, view_a), random_operand(rng, b_shape, dtype, view_b)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    m=sizes,
+    k=sizes,
+    n=sizes,
+    dtype=dtypes,
+    transpose_a=st.booleans(),
+    transpose_b=st.booleans(),
+    view_a=views,
+    view_b=views,
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_2d_matches_twin(m, k, n, dtype, transpose_a, transpose_b, view_a, view_b, seed):
+    rng = np.random.default_rng(seed)
+    a, b = operands(rng, m, k, n, dtype, transpose_a, transpose_b, view_a, view_b)
+    assert_matches_twin(a, b, transpose_a, transpose_b)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    batch=st.integers(0, 5),
+    m=sizes,
+    k=sizes,
+    n=sizes,
+    dtype=dtypes,
+    transpose_a=st.booleans(),
+    transpose_b=st.booleans(),
+    layout=st.sampled_from(["3d@3d", "3d@2d", "2d@3d"]),
+    view_a=views,
+    view_b=views,
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_batched_matches_twin(
+    batch, m, k, n, dtype, transpose_a, transpose_b, layout, view_a, view_b, seed
+):
+    rng = np.random.default_rng(seed)
+    batch_a = () if layout == "2d@3d" else (batch,)
+    batch_b = () if layout == "3d@2d" else (batch,)
+    a, b = operands(rng, m, k, n, dtype, transpose_a, transpose_b, view_a, view_b, batch_a, batch_b)
+    assert_matches_twin(a, b, transpose_a, transpose_b)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("transpose_a", [False, True])
+@pytest.mark.parametrize("transpose_b", [False, True])
+def test_larger_than_every_block(dtype, transpose_a, transpose_b):
+    """m > MC, k > KC and n > NR: several blocks in each loop, plus ragged edges."""
+    rng = np.random.default_rng(0)
+    m, k, n = MC * 2 + 5, KC * 2 + 3, NR_F32 * 3 + 7
+    a, b = operands(rng, m, k, n, dtype, transpose_a, transpose_b, "contiguous", "contiguous")
+    assert_matches_twin(a, b, transpose_a, transpose_b)
+
+
+def test_wider_than_one_column_panel():
+    """n > NC: the outermost loop runs more than once."""
+    rng = np.random.default_rng(1)
+    a, b = operands(rng, 7, 9, NC + 70, np.float32, False, False, "contiguous", "stepped")
+    assert_matches_twin(a, b)
+
+
+def test_batch_strides_and_transposed_views():
+    """A transposed view, a batch taken with a step, and a Fortran-ordered array."""
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((6, 40, 30))[::2]  # non-contiguous batch axis
+    b = np.asfortranarray(rng.standard_normal((40, 50)))
+    assert_matches_twin(a, b, transpose_a=True)
+    assert_matches_twin(a.transpose(0, 2, 1), b)
+
+
+def test_zero_inner_dimension_gives_zeros():
+    a = np.ones((3, 0), dtype=np.float32)
+    b = np.ones((0, 4), dtype=np.float32)
+    result = compiled.gemm(a, b)
+    assert result.shape == (3, 4)
+    assert not result.any()
+
+
+def test_misaligned_and_odd_strided_views():
+    """Hand-made views whose data pointer or strides are not whole items: read correctly."""
+    misaligned = np.ndarray((10, 10), np.float64, buffer=np.zeros(801, np.uint8), offset=1)
+    odd_rows = np.ndarray((10, 10), np.float32, buffer=np.zeros(420, np.uint8), strides=(42, 4))
+    for operand in (misaligned, odd_rows):
+        operand[...] = np.arange(100).reshape(10, 10)
+        assert_matches_twin(operand, np.eye(10, dtype=operand.dtype))
+        assert_matches_twin(np.eye(10, dtype=operand.dtype), operand, transpose_b=True)
+
+
+def test_same_result_with_one_and_several_threads():
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((MC * 3 + 1, 300)).astype(np.float32)
+    b = rng.standard_normal((300, 200)).astype(np.float32)
+    few = rng.standard_normal((5, 70, 300)).astype(np.float32)  # each product split by rows
+    many = rng.standard_normal((8, 70, 300)).astype(np.float32)  # one product per thread
+
+    def products():
+        return compiled.gemm(a, b), compiled.gemm(few, b), compiled.gemm(many, b)
+
+    previous = compiled.get_num_threads()
+    try:
+        compiled.set_num_threads(1)
+        single = products()
+        compiled.set_num_threads(4)
+        several = products()
+    finally:
+        compiled.set_num_threads(previous)
+    # Threads split rows or batch items, never a sum, so the results are bit for bit equal.
+    for one, other in zip(single, several, strict=True):
+        np.testing.assert_array_equal(one, other)
+
+
+@pytest.mark.parametrize(
+    ("a_shape", "b_shape", "transpose_a", "transpose_b"),
+    [
+        ((600, 500), (500, 3), False, False),  # narrow C: dot products, split by rows
+        ((500, 600), (500, 1), True, False),  # x.T @ grad of a 1-output layer: axpy on C.T
+        ((3, 500), (500, 900), False, False),  # short C, row-major B: axpy, split by columns
+        ((1, 900), (2000, 900), False, True),  # one row, transposed B: dots, split by columns
+        ((4, 300, 7), (4, 300, 2), True, False),  # a batch of thin products
+    ],
+)
+def test_thin_products_on_several_threads(a_shape, b_shape, transpose_a, transpose_b):
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal(a_shape).astype(np.float32)
+    b = rng.standard_normal(b_shape).astype(np.float32)
+    previous = compiled.get_num_threads()
+    try:
+        compiled.set_num_threads(4)
+        assert_matches_twin(a, b, transpose_a, transpose_b)
+    finally:
+        compiled.set_num_threads(previous)
+
+
+def test_thread_count_and_build_info():
+    assert compiled.get_num_threads() >= 1
+    with pytest.raises(ValueError, match="set_num_threads"):
+        compiled.set_num_threads(0)
+    for implementation in (compiled, twin):
+        info = implementation.build_info()
+        assert isinstance(info["openmp"], bool) and isinstance(info["native"], bool)
+
+
+# --- bad inputs: both implementations raise the same error, naming what was expected and got.
+
+f32 = np.zeros((2, 3), dtype=np.float32)
+BAD_INPUTS = [
+    (f32, np.zeros((3, 4)), {}, TypeError, "same dtype, got float32 and float64"),
+    (
+        f32.astype(np.int64),
+        np.zeros((3, 4), np.int64),
+        {},
+        TypeError,
+        "float32 or float64 arrays, got int64",
+    ),
+    (np.zeros(3, np.float32), f32, {}, ValueError, "2-D or 3-D (batched) operands, got 1-D"),
+    (np.zeros((1, 1, 2, 3), np.float32), f32.T, {}, ValueError, "got 4-D (1, 1, 2, 3)"),
+    (
+        np.zeros((64, 784), np.float32),
+        np.zeros((28, 10), np.float32),
+        {},
+        ValueError,
+        "gemm: (64, 784) @ (28, 10): inner dimensions 784 and 28 differ",
+    ),
+    (f32, f32, {"transpose_b": False}, ValueError, "inner dimensions 3 and 2 differ"),
+    (
+        f32,
+        np.zeros((2, 4), np.float32),
+        {"transpose_a": True, "transpose_b": True},
+        ValueError,
+        "gemm: (2, 3).T @ (2, 4).T: inner dimensions 2 and 4 differ",
+    ),
+    (
+        np.zeros((4, 2, 3), np.float32),
+        np.zeros((5, 3, 2), np.float32),
+        {},
+        ValueError,
+        "batch sizes 4 and 5 differ",
+    ),
+    ([[1.0]], f32, {}, TypeError, "two numpy arrays, got list and ndarray"),
+]
+
+
+@pytest.mark.parametrize("implementation", [compiled, twin], ids=["compiled", "twin"])
+@pytest.mark.parametrize(("a", "b", "flags", "error", "message"), BAD_INPUTS)
+def test_bad_input_raises(implementation, a, b, flags, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        implementation.gemm(a, b, **flags)

@@ -1,0 +1,614 @@
+# cython: language_level=3
+"""GEMM, compiled: C = op(A) @ op(B) for float32/float64, 2-D or batched 3-D, any strides.
+
+This is the fast twin of ``gemm_numpy.py`` (read that file first for the math and the shapes).
+It is organised the way BLIS and the "how to optimize GEMM" tutorials teach, as five loops
+around a tiny register kernel::
+
+    for jc in range(0, n, NC):          # 5th loop: an NC-wide panel of columns of C and B
+        for pc in range(0, k, KC):      # 4th loop: a KC-deep slice of the inner dimension
+            pack B[pc:pc+KC, jc:jc+NC]  #   -> b_pack, slivers of NR columns   (lives in L3)
+            for ic in range(0, m, MC):  # 3rd loop: an MC-tall block of rows
+                pack A[ic:ic+MC, pc:pc+KC]  # -> a_pack, slivers of MR rows    (lives in L2)
+                for jr in range(0, NC, NR):     # 2nd loop: one NR-wide sliver of b_pack
+                    for ir in range(0, MC, MR): # 1st loop: one MR-tall sliver of a_pack
+                        C[ir:ir+MR, jr:jr+NR] += a_sliver @ b_sliver   # micro-kernel
+
+Why this shape is fast:
+
+* Arithmetic is cheap, memory is slow. An m x k by k x n product does m*n*k multiply-adds on
+  only m*k + k*n + m*n numbers, so each number can be reused many times -- if it is still in a
+  fast cache (or a register) when it is needed again. Each loop above fixes one piece so it
+  stays in one level of the memory hierarchy: the C tile in registers, the A block and the
+  current B sliver in L2, the B panel in L3 (sizes in gemm_microkernel.h).
+* Packing copies a block into a small contiguous buffer in exactly the order the micro-kernel
+  reads it. The copy costs O(block) but is reused O(block * other dimension) times, and
+  afterwards every read is unit-stride, aligned, and never conflicts in the cache. Packing is
+  also where strides are dealt with: transposed operands, sliced views with steps and batch
+  strides are all read through their strides here, so no operand is ever copied as a whole.
+* A transpose moves no data: op(A)[i, p] = A[p, i], so op(A) is just A with its two strides
+  swapped. Packing reads through whichever strides it is given.
+* Edge tiles (m or n not a multiple of MR or NR) are padded with zeros when packing, so the
+  micro-kernel always computes a full tile; it only stores the part that lies inside C.
+* Threads (OpenMP, with the GIL released) each take one band of rows of C (or of columns,
+  when C is wider than tall) and run all five loops on it with their own buffers. A batch of
+  many products is split by product instead. Small products run on one thread: waking
+  threads costs microseconds.
+* Thin products (a single output column, a batch of one row) cannot fill micro-tiles and
+  give packing nothing to reuse; they take simpler dot-product or axpy loops (Step 5).
+
+The register micro-kernel itself is in ``gemm_microkernel.h``.
+"""
+
+import os
+import warnings
+
+import numpy as np
+
+cimport numpy as cnp
+from cython.parallel cimport prange, threadid
+from libc.string cimport memset
+
+from .gemm_numpy import _check_gemm_args
+
+cnp.import_array()
+
+
+cdef extern from "gemm_microkernel.h" nogil:
+    const char *SIMD_NAME "TINYGAN_SIMD_NAME"
+    enum:  # compile-time constants (C macros): the tile shape, the block sizes, the build
+        MR "TINYGAN_MR"
+        NR_F32 "TINYGAN_NR_F32"
+        NR_F64 "TINYGAN_NR_F64"
+        KC "TINYGAN_KC"
+        MC "TINYGAN_MC"
+        NC "TINYGAN_NC"
+        HAVE_OPENMP "TINYGAN_HAVE_OPENMP"
+        HAVE_NATIVE "TINYGAN_HAVE_NATIVE"
+    void *aligned_malloc "tinygan_aligned_malloc"(size_t bytes)
+    void aligned_free "tinygan_aligned_free"(void *aligned)
+    void microkernel_f32 "tinygan_microkernel_f32"(
+        Py_ssize_t kc, const float *a_sliver, const float *b_sliver, float *c_tile,
+        Py_ssize_t ldc, int rows, int cols, int accumulate)
+    void microkernel_f64 "tinygan_microkernel_f64"(
+        Py_ssize_t kc, const double *a_sliver, const double *b_sliver, double *c_tile,
+        Py_ssize_t ldc, int rows, int cols, int accumulate)
+    float dot_f32 "tinygan_dot_f32"(const float *x, const float *y, Py_ssize_t length)
+    double dot_f64 "tinygan_dot_f64"(const double *x, const double *y, Py_ssize_t length)
+
+
+# One source, two instantiations: every function below taking `real` is compiled once for float
+# and once for double.
+ctypedef fused real:
+    float
+    double
+
+
+# A product with fewer multiply-adds than this per thread runs on fewer threads: below it,
+# waking a thread costs more than the work it would take over.
+cdef Py_ssize_t MIN_MULTIPLY_ADDS_PER_THREAD = 64 * 64 * 64
+
+
+cdef struct Matrix:
+    # One operand as the kernel sees it: strides in elements (not bytes), after any transpose.
+    # op(X)[t, i, j] is at data[t * batch_stride + i * row_stride + j * col_stride]; a 2-D
+    # operand shared by a batch has batch_stride 0.
+    Py_ssize_t row_stride
+    Py_ssize_t col_stride
+    Py_ssize_t batch_stride
+
+
+# ---------------------------------------------------------------------------------------------
+# Step 1: small helpers; the micro-kernel and the tile width, per dtype.
+#
+# The loops below count tiles and blocks (`for sliver in range(ceil_div(mc, MR))`) rather than
+# stepping through indices (`range(0, mc, MR)`): Cython compiles a range to a plain C loop only
+# when its step is a literal number.
+
+
+cdef inline Py_ssize_t ceil_div(Py_ssize_t value, Py_ssize_t divisor) noexcept nogil:
+    return (value + divisor - 1) // divisor
+
+
+cdef inline Py_ssize_t round_up(Py_ssize_t value, Py_ssize_t multiple) noexcept nogil:
+    return ceil_div(value, multiple) * multiple
+
+
+cdef inline Py_ssize_t tile_cols(const real *typed) noexcept nogil:
+    """NR, the micro-tile's width: one register row holds twice as many floats as doubles."""
+    if real is float:
+        return NR_F32
+    else:
+        return NR_F64
+
+
+cdef inline void microkernel(Py_ssize_t kc, const real *a_sliver, const real *b_sliver,
+                             real *c_tile, Py_ssize_t ldc, int rows, int cols,
+                             int accumulate) noexcept nogil:
+    if real is float:
+        microkernel_f32(kc, a_sliver, b_sliver, c_tile, ldc, rows, cols, accumulate)
+    else:
+        microkernel_f64(kc, a_sliver, b_sliver, c_tile, ldc, rows, cols, accumulate)
+
+
+# ---------------------------------------------------------------------------------------------
+# Step 2: packing. Copy a block of op(A) or op(B), read through any strides, into the order in
+# which the micro-kernel will read it, padding the last sliver with zeros.
+
+
+cdef void pack_a_sliver(const real *a, Matrix op_a, Py_ssize_t rows, Py_ssize_t kc,
+                        real *sliver) noexcept nogil:
+    """sliver[p * MR + r] = op(A)[r, p] for r < rows, p < kc; zeros for rows <= r < MR.
+
+    `a` points at the sliver's first element. The source is walked in whichever order reads
+    memory with unit stride when there is one: along rows when A is row-major.
+    """
+    cdef Py_ssize_t r, p
+    cdef const real *src
+    if rows < MR:
+        memset(sliver, 0, MR * kc * sizeof(real))
+    if op_a.col_stride == 1:  # each row of the sliver is contiguous in memory
+        for r in range(rows):
+            src = a + r * op_a.row_stride
+            for p in range(kc):
+                sliver[p * MR + r] = src[p]
+    else:  # each column is contiguous (a transposed A), or neither: walk column by column
+        for p in range(kc):
+            src = a + p * op_a.col_stride
+            for r in range(rows):
+                sliver[p * MR + r] = src[r * op_a.row_stride]
+
+
+cdef void pack_b_sliver(const real *b, Matrix op_b, Py_ssize_t kc, Py_ssize_t cols,
+                        real *sliver) noexcept nogil:
+    """sliver[p * NR + j] = op(B)[p, j] for p < kc, j < cols; zeros for cols <= j < NR."""
+    cdef Py_ssize_t nr = tile_cols(sliver)
+    cdef Py_ssize_t j, p
+    cdef const real *src
+    if cols < nr:
+        memset(sliver, 0, nr * kc * sizeof(real))
+    if op_b.row_stride == 1 and op_b.col_stride != 1:  # columns contiguous (a transposed B)
+        for j in range(cols):
+            src = b + j * op_b.col_stride
+            for p in range(kc):
+                sliver[p * nr + j] = src[p]
+    else:  # rows contiguous (the usual row-major B), or neither
+        for p in range(kc):
+            src = b + p * op_b.row_stride
+            for j in range(cols):
+                sliver[p * nr + j] = src[j * op_b.col_stride]
+
+
+cdef void pack_a_block(const real *a, Matrix op_a, Py_ssize_t mc, Py_ssize_t kc,
+                       real *a_pack) noexcept nogil:
+    """Pack op(A)[0:mc, 0:kc] (from `a`) as consecutive MR x kc slivers."""
+    cdef Py_ssize_t sliver, i
+    for sliver in range(ceil_div(mc, MR)):
+        i = sliver * MR
+        pack_a_sliver(a + i * op_a.row_stride, op_a, min(MR, mc - i), kc, a_pack + i * kc)
+
+
+cdef void pack_b_panel(const real *b, Matrix op_b, Py_ssize_t kc, Py_ssize_t nc,
+                       real *b_pack) noexcept nogil:
+    """Pack op(B)[0:kc, 0:nc] (from `b`) as consecutive kc x NR slivers."""
+    cdef Py_ssize_t nr = tile_cols(b_pack)
+    cdef Py_ssize_t sliver, j
+    for sliver in range(ceil_div(nc, nr)):
+        j = sliver * nr
+        pack_b_sliver(b + j * op_b.col_stride, op_b, kc, min(nr, nc - j), b_pack + j * kc)
+
+
+# ---------------------------------------------------------------------------------------------
+# Step 3: the macro-kernel, loops 2 and 1: every micro-tile of one packed A block times one
+# packed B panel. The B sliver of the outer loop is reused by every A sliver of the inner loop.
+
+
+cdef void macro_kernel(const real *a_pack, const real *b_pack, real *c, Py_ssize_t ldc,
+                       Py_ssize_t mc, Py_ssize_t nc, Py_ssize_t kc,
+                       int accumulate) noexcept nogil:
+    cdef Py_ssize_t nr = tile_cols(a_pack)
+    cdef Py_ssize_t b_sliver, a_sliver, i, j
+    for b_sliver in range(ceil_div(nc, nr)):
+        j = b_sliver * nr
+        for a_sliver in range(ceil_div(mc, MR)):
+            i = a_sliver * MR
+            microkernel(kc, a_pack + i * kc, b_pack + j * kc, c + i * ldc + j, ldc,
+                        <int>min(MR, mc - i), <int>min(nr, nc - j), accumulate)
+
+
+# ---------------------------------------------------------------------------------------------
+# Step 4: loops 5, 4 and 3 for one product, on one thread or split across threads.
+
+
+cdef void gemm_one_thread(const real *a, Matrix op_a, const real *b, Matrix op_b, real *c,
+                          Py_ssize_t ldc, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                          real *a_pack, real *b_pack) noexcept nogil:
+    """C = op(A) @ op(B) on the calling thread; C is m x n, row-major with row stride ldc."""
+    cdef Py_ssize_t column_panel, depth_slice, row_block, jc, pc, ic, nc, kc, mc
+    for column_panel in range(ceil_div(n, NC)):
+        jc = column_panel * NC
+        nc = min(NC, n - jc)
+        for depth_slice in range(ceil_div(k, KC)):
+            pc = depth_slice * KC
+            kc = min(KC, k - pc)
+            pack_b_panel(b + pc * op_b.row_stride + jc * op_b.col_stride, op_b, kc, nc, b_pack)
+            for row_block in range(ceil_div(m, MC)):
+                ic = row_block * MC
+                mc = min(MC, m - ic)
+                pack_a_block(a + ic * op_a.row_stride + pc * op_a.col_stride, op_a, mc, kc,
+                             a_pack)
+                # The first KC slice writes C; later slices add to it (so C needs no zeroing).
+                macro_kernel(a_pack, b_pack, c + ic * ldc + jc, ldc, mc, nc, kc, pc > 0)
+
+
+cdef void gemm_in_bands(const real *a, Matrix op_a, const real *b, Matrix op_b, real *c,
+                        Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, real *a_packs,
+                        Py_ssize_t a_pack_size, real *b_packs, Py_ssize_t b_pack_size,
+                        int num_threads) noexcept nogil:
+    """One product on several threads: C is cut into one band per thread, and each thread
+    computes its band with gemm_one_thread and its own packing buffers.
+
+    Bands of rows (a multiple of MR each) when C is taller than wide, else bands of columns (a
+    multiple of NR). Each thread packs the part of B (or A) that all bands share, so a little
+    packing is done twice -- but the threads never wait for each other until the very end, and
+    no thread can disturb another's buffers. Waiting is what hurts: on a busy machine a thread
+    that must wait for a descheduled partner can lose milliseconds.
+    """
+    cdef bint split_rows = m >= n
+    cdef Py_ssize_t band = (round_up(ceil_div(m, num_threads), MR) if split_rows
+                            else round_up(ceil_div(n, num_threads), tile_cols(a)))
+    cdef Py_ssize_t part, first
+    cdef int thread
+    for part in prange(ceil_div(m if split_rows else n, band), num_threads=num_threads,
+                       schedule="static"):
+        thread = threadid()
+        first = part * band
+        if split_rows:
+            gemm_one_thread(a + first * op_a.row_stride, op_a, b, op_b, c + first * n, n,
+                            min(band, m - first), n, k, a_packs + thread * a_pack_size,
+                            b_packs + thread * b_pack_size)
+        else:
+            gemm_one_thread(a, op_a, b + first * op_b.col_stride, op_b, c + first, n,
+                            m, min(band, n - first), k, a_packs + thread * a_pack_size,
+                            b_packs + thread * b_pack_size)
+
+
+# ---------------------------------------------------------------------------------------------
+# Step 5: thin products. Packing pays for itself by reuse: a packed B panel is reused by all m
+# rows, a packed A block by all n columns. When m or n is tiny (a layer with one output, a
+# batch of one) there is no reuse, and an MR x NR tile would be mostly zero padding. Two
+# simpler loop orders do better there; neither packs more than a column or a row.
+
+cdef enum Path:
+    BLOCKED = 0  # the five loops above
+    DOT = 1      # C[i, j] = dot(row i of A, column j of B): for narrow C (small n)
+    AXPY = 2     # C[i, :] += A[i, p] * B[p, :]: for short C (small m) with row-major B
+    TRANSPOSED_AXPY = 3  # the same for C.T = B.T @ A.T: narrow C with column-major A
+
+
+cdef inline real dot(const real *x, const real *y, Py_ssize_t length) noexcept nogil:
+    if real is float:
+        return dot_f32(x, y, length)
+    else:
+        return dot_f64(x, y, length)
+
+
+cdef void dot_path_row(const real *a, Matrix op_a, const real *b_columns,
+                       Py_ssize_t column_step, real *c_row, Py_ssize_t first_column,
+                       Py_ssize_t end_column, Py_ssize_t k, real *row_buffer) noexcept nogil:
+    """c_row[j] = dot(op(A)[i, :], op(B)[:, j]) for one row i of C and first <= j < end.
+
+    `a` points at op(A)[i, 0]. Column j of B is contiguous at b_columns + j * column_step.
+    The row of A is used as it is when contiguous, else first copied into row_buffer.
+    """
+    cdef Py_ssize_t j, p
+    if op_a.col_stride != 1:
+        for p in range(k):
+            row_buffer[p] = a[p * op_a.col_stride]
+        a = row_buffer
+    for j in range(first_column, end_column):
+        c_row[j] = dot(a, b_columns + j * column_step, k)
+
+
+cdef void gemm_dot_path(const real *a, Matrix op_a, const real *b, Matrix op_b, real *c,
+                        Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, real *row_buffers,
+                        Py_ssize_t row_buffer_size, real *b_columns,
+                        int num_threads) noexcept nogil:
+    """Every entry of C as one dot product; threads share out the rows of C (or, when there
+    are fewer rows than threads, the columns of each row).
+
+    The columns of op(B) must be contiguous for the dot products. They are when B is
+    transposed; otherwise they are copied into b_columns first (k * n elements: cheap, since
+    this path is mostly chosen when n is small).
+    """
+    cdef Py_ssize_t column_step, i, j, p, part
+    cdef Py_ssize_t chunk = ceil_div(n, num_threads)
+    if op_b.row_stride == 1:
+        column_step = op_b.col_stride
+    else:
+        column_step = k
+        for j in range(n):
+            for p in range(k):
+                b_columns[j * k + p] = b[p * op_b.row_stride + j * op_b.col_stride]
+        b = b_columns
+    if num_threads == 1:
+        for i in range(m):
+            dot_path_row(a + i * op_a.row_stride, op_a, b, column_step, c + i * n, 0, n, k,
+                         row_buffers)
+    elif m >= num_threads:
+        for i in prange(m, num_threads=num_threads, schedule="static"):
+            dot_path_row(a + i * op_a.row_stride, op_a, b, column_step, c + i * n, 0, n, k,
+                         row_buffers + threadid() * row_buffer_size)
+    else:
+        for i in range(m):
+            for part in prange(num_threads, num_threads=num_threads, schedule="static"):
+                dot_path_row(a + i * op_a.row_stride, op_a, b, column_step, c + i * n,
+                             part * chunk, min(n, (part + 1) * chunk), k,
+                             row_buffers + threadid() * row_buffer_size)
+
+
+cdef void axpy_path_columns(const real *a, Matrix op_a, const real *b, Matrix op_b, real *c,
+                            Py_ssize_t c_row_stride, Py_ssize_t c_col_stride, Py_ssize_t m,
+                            Py_ssize_t k, Py_ssize_t first_column,
+                            Py_ssize_t end_column) noexcept nogil:
+    """C[i, first:end] = sum_p op(A)[i, p] * op(B)[p, first:end], one row of B at a time.
+
+    op(B) has contiguous rows (col_stride 1), so when C's rows are contiguous too the inner
+    loop is a unit-stride multiply-add over j that the compiler vectorizes; the slice of C's
+    row stays in L1 throughout.
+    """
+    cdef Py_ssize_t i, p, j
+    cdef real a_ip
+    cdef real *c_row
+    cdef const real *b_row
+    for i in range(m):
+        c_row = c + i * c_row_stride
+        for j in range(first_column, end_column):
+            c_row[j * c_col_stride] = 0
+        for p in range(k):
+            a_ip = a[i * op_a.row_stride + p * op_a.col_stride]
+            b_row = b + p * op_b.row_stride
+            if c_col_stride == 1:
+                for j in range(first_column, end_column):
+                    c_row[j] += a_ip * b_row[j]
+            else:
+                for j in range(first_column, end_column):
+                    c_row[j * c_col_stride] += a_ip * b_row[j]
+
+
+cdef void gemm_axpy_path(const real *a, Matrix op_a, const real *b, Matrix op_b, real *c,
+                         Py_ssize_t c_row_stride, Py_ssize_t c_col_stride, Py_ssize_t m,
+                         Py_ssize_t n, Py_ssize_t k, int num_threads) noexcept nogil:
+    """Threads share out the columns of C, in chunks of whole cache lines (64 bytes)."""
+    cdef Py_ssize_t chunk = round_up(ceil_div(n, num_threads), 64 // sizeof(real))
+    cdef Py_ssize_t part
+    if num_threads == 1:
+        axpy_path_columns(a, op_a, b, op_b, c, c_row_stride, c_col_stride, m, k, 0, n)
+    else:
+        for part in prange(ceil_div(n, chunk), num_threads=num_threads, schedule="static"):
+            axpy_path_columns(a, op_a, b, op_b, c, c_row_stride, c_col_stride, m, k,
+                              part * chunk, min(n, (part + 1) * chunk))
+
+
+cdef inline Matrix transposed(Matrix op_x) noexcept nogil:
+    op_x.row_stride, op_x.col_stride = op_x.col_stride, op_x.row_stride
+    return op_x
+
+
+cdef void gemm_transposed_axpy_path(const real *a, Matrix op_a, const real *b, Matrix op_b,
+                                    real *c, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                                    int num_threads) noexcept nogil:
+    """Narrow C (small n) with op(A) stored by columns, e.g. x.T @ grad for a 1-output layer.
+
+    C = op(A) @ op(B) is the same as C.T = op(B).T @ op(A).T, and op(A).T has contiguous rows:
+    the axpy path computes C.T, written into C through swapped strides. No data is moved.
+    """
+    gemm_axpy_path(b, transposed(op_b), a, transposed(op_a), c, 1, n, n, m, k, num_threads)
+
+
+# ---------------------------------------------------------------------------------------------
+# Step 6: a batch of products. Many blocked products: one per thread, no waiting on each
+# other. Otherwise: one product after the other, each split across the threads.
+
+
+cdef void gemm_batch(const real *a, Matrix op_a, const real *b, Matrix op_b, real *c,
+                     Py_ssize_t batch, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, Path path,
+                     real *a_packs, Py_ssize_t a_pack_size, real *b_packs,
+                     Py_ssize_t b_pack_size, int num_threads) noexcept nogil:
+    cdef Py_ssize_t t
+    cdef int thread
+    if path == DOT:
+        for t in range(batch):
+            gemm_dot_path(a + t * op_a.batch_stride, op_a, b + t * op_b.batch_stride, op_b,
+                          c + t * m * n, m, n, k, a_packs, a_pack_size, b_packs, num_threads)
+    elif path == AXPY:
+        for t in range(batch):
+            gemm_axpy_path(a + t * op_a.batch_stride, op_a, b + t * op_b.batch_stride, op_b,
+                           c + t * m * n, n, 1, m, n, k, num_threads)
+    elif path == TRANSPOSED_AXPY:
+        for t in range(batch):
+            gemm_transposed_axpy_path(a + t * op_a.batch_stride, op_a, b + t * op_b.batch_stride,
+                                      op_b, c + t * m * n, m, n, k, num_threads)
+    elif num_threads == 1:
+        for t in range(batch):
+            gemm_one_thread(a + t * op_a.batch_stride, op_a, b + t * op_b.batch_stride, op_b,
+                            c + t * m * n, n, m, n, k, a_packs, b_packs)
+    elif batch % num_threads == 0 or batch >= 4 * num_threads:
+        for t in prange(batch, num_threads=num_threads, schedule="static"):
+            thread = threadid()
+            gemm_one_thread(a + t * op_a.batch_stride, op_a, b + t * op_b.batch_stride, op_b,
+                            c + t * m * n, n, m, n, k, a_packs + thread * a_pack_size,
+                            b_packs + thread * b_pack_size)
+    else:
+        for t in range(batch):
+            gemm_in_bands(a + t * op_a.batch_stride, op_a, b + t * op_b.batch_stride, op_b,
+                          c + t * m * n, m, n, k, a_packs, a_pack_size, b_packs, b_pack_size,
+                          num_threads)
+
+
+# ---------------------------------------------------------------------------------------------
+# Step 7: the Python entry point. Check, describe the operands, allocate, release the GIL.
+
+
+cdef Matrix describe(cnp.ndarray x, bint transpose):
+    """The strides of op(X) in elements; the batch stride is 0 for a 2-D (shared) operand."""
+    cdef int ndim = cnp.PyArray_NDIM(x)
+    cdef cnp.npy_intp *strides = cnp.PyArray_STRIDES(x)
+    cdef Py_ssize_t itemsize = cnp.PyArray_ITEMSIZE(x)
+    cdef Matrix op_x
+    op_x.row_stride = strides[ndim - 2] // itemsize
+    op_x.col_stride = strides[ndim - 1] // itemsize
+    op_x.batch_stride = strides[0] // itemsize if ndim == 3 else 0
+    if transpose:
+        op_x.row_stride, op_x.col_stride = op_x.col_stride, op_x.row_stride
+    return op_x
+
+
+cdef cnp.ndarray readable(cnp.ndarray x):
+    """`x` itself when the kernel can read it through its strides, else a contiguous copy.
+
+    The kernel reads elements at data + i * stride, so the data pointer and every stride must
+    be whole multiples of the item size. NumPy views almost always are (negative strides are
+    fine too); only hand-made views (np.lib.stride_tricks, unaligned buffers) need the copy.
+    """
+    cdef Py_ssize_t itemsize = cnp.PyArray_ITEMSIZE(x)
+    cdef cnp.npy_intp *strides = cnp.PyArray_STRIDES(x)
+    cdef int axis
+    if (<size_t>cnp.PyArray_DATA(x)) % itemsize != 0:
+        return np.ascontiguousarray(x)
+    for axis in range(cnp.PyArray_NDIM(x)):
+        if strides[axis] % itemsize != 0:
+            return np.ascontiguousarray(x)
+    return x
+
+
+cdef int _num_threads = 1
+
+
+def gemm(a, b, transpose_a=False, transpose_b=False):
+    """C = op(A) @ op(B) as a new C-contiguous array; the same contract as gemm_numpy.gemm.
+
+    ``a`` and ``b`` are float32 or float64 arrays of the same dtype, 2-D ``(m, k) @ (k, n)`` or
+    batched 3-D (a 2-D operand is shared by the batch), with any strides; ``transpose_a`` /
+    ``transpose_b`` swap the last two axes of that operand first. Raises TypeError/ValueError,
+    before touching any memory, when the operands do not fit together.
+    """
+    m, k, n, out_shape = _check_gemm_args(a, b, transpose_a, transpose_b)
+    cdef cnp.ndarray a_array = readable(a)
+    cdef cnp.ndarray b_array = readable(b)
+    cdef cnp.ndarray c_array = np.empty(out_shape, dtype=a_array.dtype)
+    cdef Py_ssize_t batch = out_shape[0] if len(out_shape) == 3 else 1
+    if cnp.PyArray_SIZE(c_array) == 0:
+        return c_array
+    if k == 0:  # an empty sum is zero
+        c_array.fill(0)
+        return c_array
+
+    cdef Matrix op_a = describe(a_array, transpose_a)
+    cdef Matrix op_b = describe(b_array, transpose_b)
+    cdef Py_ssize_t rows = m, cols = n, depth = k
+    cdef bint is_float32 = cnp.PyArray_ITEMSIZE(a_array) == 4
+    cdef Py_ssize_t nr = NR_F32 if is_float32 else NR_F64
+
+    # Threads: no more than there is work for (MIN_MULTIPLY_ADDS_PER_THREAD each).
+    cdef Py_ssize_t work = batch * rows * cols * depth
+    cdef int num_threads = <int>max(1, min(_num_threads, work // MIN_MULTIPLY_ADDS_PER_THREAD))
+
+    # Which loops: blocked, unless C is too thin to fill micro-tiles (see Step 5).
+    # (With a short inner dimension, k < 32, the blocked path wins anyway: its padded tiles
+    # are cheap, and each dot product or axpy pass would be too short to vectorize well.)
+    cdef Path path = BLOCKED
+    if depth < 32:
+        path = BLOCKED
+    elif cols < nr // 4:
+        path = TRANSPOSED_AXPY if op_a.row_stride == 1 and op_a.col_stride != 1 else DOT
+        if cols < nr // 4 and rows < cols * 4:
+            path = DOT  # both tiny: long dot products beat axpy passes over a short row
+    elif rows < MR:
+        path = AXPY if op_b.col_stride == 1 else DOT
+
+    # Workspace, each part a whole number of 64-byte lines so that every part starts aligned.
+    # Blocked: one A block per thread, and one B panel per thread (batch-parallel) or a shared
+    # one. Dot: one row of A per thread, and the columns of B.
+    cdef Py_ssize_t kc = min(KC, depth)
+    cdef Py_ssize_t a_pack_size = round_up(round_up(min(MC, rows), MR) * kc, 16)
+    cdef Py_ssize_t b_pack_size = round_up(round_up(min(NC, cols), nr) * kc, 16)
+    cdef Py_ssize_t b_pack_count = num_threads
+    if path != BLOCKED:
+        a_pack_size = round_up(depth, 16)
+        b_pack_size = round_up(depth * cols, 16) if path == DOT else 0
+        b_pack_count = 1
+    cdef Py_ssize_t itemsize = cnp.PyArray_ITEMSIZE(a_array)
+    cdef char *workspace = <char *>aligned_malloc(
+        (num_threads * a_pack_size + b_pack_count * b_pack_size) * itemsize)
+    if workspace == NULL:
+        raise MemoryError("gemm: could not allocate the packing buffers")
+    cdef char *b_packs = workspace + num_threads * a_pack_size * itemsize
+
+    cdef char *a_data = <char *>cnp.PyArray_DATA(a_array)
+    cdef char *b_data = <char *>cnp.PyArray_DATA(b_array)
+    cdef char *c_data = <char *>cnp.PyArray_DATA(c_array)
+    try:
+        with nogil:
+            if is_float32:
+                gemm_batch(<float *>a_data, op_a, <float *>b_data, op_b, <float *>c_data,
+                           batch, rows, cols, depth, path, <float *>workspace, a_pack_size,
+                           <float *>b_packs, b_pack_size, num_threads)
+            else:
+                gemm_batch(<double *>a_data, op_a, <double *>b_data, op_b, <double *>c_data,
+                           batch, rows, cols, depth, path, <double *>workspace, a_pack_size,
+                           <double *>b_packs, b_pack_size, num_threads)
+    finally:
+        aligned_free(workspace)
+    return c_array
+
+
+# ---------------------------------------------------------------------------------------------
+# Threads and build information.
+
+
+def _default_num_threads():
+    """TINYGAN_NUM_THREADS when set to a positive integer, else every core."""
+    setting = os.environ.get("TINYGAN_NUM_THREADS", "").strip()
+    if setting:
+        try:
+            if int(setting) >= 1:
+                return int(setting)
+        except ValueError:
+            pass
+        warnings.warn(
+            f"tinygan: TINYGAN_NUM_THREADS={setting!r} is not a positive integer; "
+            "using every core",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return os.cpu_count() or 1
+
+
+def get_num_threads():
+    """The number of threads gemm may use (1 when compiled without OpenMP)."""
+    return _num_threads if HAVE_OPENMP else 1
+
+
+def set_num_threads(n):
+    """Let gemm use up to ``n`` threads (``n >= 1``)."""
+    global _num_threads
+    if int(n) < 1:
+        raise ValueError(f"set_num_threads: expected a count >= 1, got {n}")
+    _num_threads = int(n)
+
+
+def build_info():
+    """How this module was compiled, and the blocking it uses."""
+    return {
+        "implementation": "compiled",
+        "openmp": bool(HAVE_OPENMP),
+        "native": bool(HAVE_NATIVE),
+        "simd": SIMD_NAME.decode(),
+        "micro_kernel_float32": (MR, NR_F32),
+        "micro_kernel_float64": (MR, NR_F64),
+        "blocks_kc_mc_nc": (KC, MC, NC),
+    }
+
+
+_num_threads = _default_num_threads()

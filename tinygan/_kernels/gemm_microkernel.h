@@ -1,0 +1,351 @@
+/*
+ * gemm_microkernel.h -- the innermost piece of tinygan's GEMM: the register micro-kernel.
+ *
+ * gemm.pyx does everything else (checking, blocking, packing, threads). This file holds only
+ * the part that must be written close to the hardware: a function that multiplies
+ *
+ *     one packed sliver of A   (MR rows    x kc columns, stored column by column)
+ *     one packed sliver of B   (kc rows    x NR columns, stored row by row)
+ *
+ * and adds the MR x NR result into C. Everything it touches in its hot loop is either in a
+ * register (the MR x NR accumulators) or read with unit stride from a packed buffer.
+ *
+ * Why a micro-kernel is fast
+ * --------------------------
+ * A fused multiply-add (FMA) unit can do one vector FMA per cycle, but only if its operands are
+ * already in registers. The trick is to keep a whole MR x NR tile of C in registers for the
+ * entire k loop. Per step p of that loop we
+ *
+ *     load   NR/VLEN vectors of B[p, 0:NR]            (unit stride: the sliver is packed)
+ *     load   MR scalars of A[0:MR, p], broadcast each  (unit stride: the sliver is packed)
+ *     do     MR * NR/VLEN vector FMAs                  (acc[r][v] += a[r] * b[v])
+ *
+ * so every value loaded is reused NR (for A) or MR (for B) times. With AVX-512 we use
+ * MR = 6 and NR = 4 vectors (64 floats or 32 doubles): 24 accumulator registers + 4 for B +
+ * 1 for the broadcast A value = 29 of the 32 vector registers. 24 independent FMAs per step also
+ * hide the FMA latency (4 cycles, 1-2 issued per cycle: at least 8 must be in flight).
+ * With AVX2 or SSE there are only 16 registers, so we use MR = 6, NR = 2 vectors (12
+ * accumulators), the classic shape of the "how to optimize GEMM" tutorials.
+ *
+ * We write vectors with GCC's vector extensions (also understood by clang): `vf32 x` is a
+ * SIMD register's worth of floats, and `x * y + z` compiles to one FMA instruction when the
+ * compiler targets a CPU with FMA (setup.py passes -march=native). Other compilers (MSVC) get a
+ * plain C loop with the same tile shape: correct, and left to the auto-vectorizer.
+ */
+#ifndef TINYGAN_GEMM_MICROKERNEL_H
+#define TINYGAN_GEMM_MICROKERNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------------------------------------
+ * 1. The vector width and the tile shape MR x NR.
+ */
+#if defined(__GNUC__) && defined(__AVX512F__)
+#define TINYGAN_SIMD_NAME "avx512"
+#define TINYGAN_SIMD_BYTES 64
+#define TINYGAN_NR_VECTORS 4
+#elif defined(__GNUC__) && defined(__AVX__)
+#define TINYGAN_SIMD_NAME "avx2"
+#define TINYGAN_SIMD_BYTES 32
+#define TINYGAN_NR_VECTORS 2
+#elif defined(__GNUC__)
+#define TINYGAN_SIMD_NAME "generic-16-byte-vectors"
+#define TINYGAN_SIMD_BYTES 16
+#define TINYGAN_NR_VECTORS 2
+#else
+#define TINYGAN_SIMD_NAME "scalar"
+#define TINYGAN_SIMD_BYTES 16
+#define TINYGAN_NR_VECTORS 2
+#endif
+
+#define TINYGAN_MR 6                                    /* rows of C per micro-tile */
+#define TINYGAN_VLEN_F32 (TINYGAN_SIMD_BYTES / 4)       /* floats per vector register */
+#define TINYGAN_VLEN_F64 (TINYGAN_SIMD_BYTES / 8)       /* doubles per vector register */
+#define TINYGAN_NR_F32 (TINYGAN_NR_VECTORS * TINYGAN_VLEN_F32) /* columns of C per micro-tile */
+#define TINYGAN_NR_F64 (TINYGAN_NR_VECTORS * TINYGAN_VLEN_F64)
+
+/* Packed buffers start on a 64-byte boundary (one cache line, one AVX-512 register), so the
+ * micro-kernel's loads of B never straddle two cache lines. */
+#define TINYGAN_ALIGN 64
+
+/* ---------------------------------------------------------------------------------------------
+ * 2. Cache blocking sizes (in elements), used by gemm.pyx. This machine class (AMD Zen 4) has
+ *    32 KiB L1d and 1 MiB L2 per core, and a shared L3 of several MiB.
+ *
+ *  KC: the depth of one rank-kc update. One micro-kernel call reads a 6 x kc A sliver
+ *      (6 x 384 floats = 9 KiB) and a kc x NR B sliver (384 x 64 floats = 96 KiB), both from
+ *      L2: per 24 FMAs it loads 4 vectors of B and 6 scalars of A, about 12 bytes per cycle,
+ *      well within what L2 delivers. A longer kc amortizes loading/storing the C tile over
+ *      more FMAs; a shorter kc keeps the slivers and blocks in cache.
+ *  MC: rows of A packed at once: an MC x KC block (120 x 384 floats = 180 KiB) stays in L2
+ *      and is reused for every NR-column sliver of the B panel. Multiple of MR.
+ *  NC: columns of B packed at once: a KC x NC panel (up to 6 MiB) sits in L3 and is reused by
+ *      every MC block of A. Multiple of NR.
+ *  These were tuned on a 2-core Zen 4 by sweeping KC in 128..512 and MC in 96..240 (the
+ *  differences were within a few percent; see benchmarks/bench_gemm.py).
+ */
+#ifndef TINYGAN_KC /* each can be overridden to experiment: CFLAGS=-DTINYGAN_KC=384 ... */
+#define TINYGAN_KC 384
+#endif
+#ifndef TINYGAN_MC
+#define TINYGAN_MC 120
+#endif
+#ifndef TINYGAN_NC
+#define TINYGAN_NC 4096
+#endif
+
+/* ---------------------------------------------------------------------------------------------
+ * 3. Aligned allocation that works with every C compiler: over-allocate with malloc, round the
+ *    pointer up, and remember the original pointer just before the aligned block.
+ */
+static inline void *tinygan_aligned_malloc(size_t bytes)
+{
+    void *raw = malloc(bytes + TINYGAN_ALIGN + sizeof(void *));
+    if (raw == NULL) {
+        return NULL;
+    }
+    uintptr_t aligned = ((uintptr_t)raw + sizeof(void *) + TINYGAN_ALIGN - 1)
+                        & ~(uintptr_t)(TINYGAN_ALIGN - 1);
+    ((void **)aligned)[-1] = raw;
+    return (void *)aligned;
+}
+
+static inline void tinygan_aligned_free(void *aligned)
+{
+    if (aligned != NULL) {
+        free(((void **)aligned)[-1]);
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * 4. The micro-kernels, one per dtype.
+ *
+ *    c_tile += (or =) a_sliver @ b_sliver, where
+ *      a_sliver: kc steps of MR values  (a_sliver[p*MR + r] = A[r, p]), 64-byte aligned
+ *      b_sliver: kc steps of NR values  (b_sliver[p*NR + j] = B[p, j]), 64-byte aligned
+ *      c_tile:   row-major with row stride ldc (C's own memory: no alignment promised)
+ *      rows <= MR, cols <= NR: how much of the tile lies inside C. Edge tiles were padded
+ *      with zeros when packing, so the arithmetic is always a full MR x NR tile; only the
+ *      store has to stay within C.
+ *      accumulate: 0 for the first kc block (C = AB: C is not read), 1 afterwards (C += AB).
+ */
+#if defined(__GNUC__)
+
+typedef float vf32 __attribute__((vector_size(TINYGAN_SIMD_BYTES)));
+typedef double vf64 __attribute__((vector_size(TINYGAN_SIMD_BYTES)));
+
+static inline void tinygan_microkernel_f32(ptrdiff_t kc, const float *a_sliver,
+                                           const float *b_sliver, float *c_tile, ptrdiff_t ldc,
+                                           int rows, int cols, int accumulate)
+{
+    enum { MR = TINYGAN_MR, NV = TINYGAN_NR_VECTORS, VLEN = TINYGAN_VLEN_F32 };
+    /* The accumulators: MR x NV vector registers. gcc keeps this small array entirely in
+     * registers once the loops over r and v below are fully unrolled. */
+    vf32 acc[MR][NV];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++) {
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; v++) {
+            acc[r][v] = (vf32){0};
+        }
+    }
+
+    /* The hot loop: one rank-1 update of the register tile per step p. */
+    for (ptrdiff_t p = 0; p < kc; p++) {
+        const vf32 *b_row = (const vf32 *)(b_sliver + p * NV * VLEN); /* aligned loads */
+        vf32 b[NV];
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; v++) {
+            b[v] = b_row[v];
+        }
+        const float *a_col = a_sliver + p * MR;
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; r++) {
+            vf32 a_broadcast = (vf32){0} + a_col[r]; /* the scalar copied into every lane */
+#pragma GCC unroll 8
+            for (int v = 0; v < NV; v++) {
+                acc[r][v] += a_broadcast * b[v]; /* one FMA instruction */
+            }
+        }
+    }
+
+    if (rows == MR && cols == NV * VLEN) {
+        /* A full tile: add the registers straight into C, one unaligned vector at a time.
+         * memcpy with a constant size is the portable spelling of an unaligned vector
+         * load/store; it compiles to a single instruction. */
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; r++) {
+#pragma GCC unroll 8
+            for (int v = 0; v < NV; v++) {
+                float *c = c_tile + r * ldc + v * VLEN;
+                vf32 sum = acc[r][v];
+                if (accumulate) {
+                    vf32 old;
+                    memcpy(&old, c, sizeof old);
+                    sum += old;
+                }
+                memcpy(c, &sum, sizeof sum);
+            }
+        }
+    } else {
+        /* An edge tile: spill the registers to a scratch tile, then copy only the part of it
+         * that lies inside C. This runs once per tile, not once per step, so it is cheap. */
+        float scratch[MR * NV * VLEN];
+        memcpy(scratch, acc, sizeof scratch);
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < cols; j++) {
+                float value = scratch[r * NV * VLEN + j];
+                c_tile[r * ldc + j] = accumulate ? c_tile[r * ldc + j] + value : value;
+            }
+        }
+    }
+}
+
+/* The same kernel for float64: identical code with `double` and vf64 (half as many lanes). */
+static inline void tinygan_microkernel_f64(ptrdiff_t kc, const double *a_sliver,
+                                           const double *b_sliver, double *c_tile,
+                                           ptrdiff_t ldc, int rows, int cols, int accumulate)
+{
+    enum { MR = TINYGAN_MR, NV = TINYGAN_NR_VECTORS, VLEN = TINYGAN_VLEN_F64 };
+    vf64 acc[MR][NV];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++) {
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; v++) {
+            acc[r][v] = (vf64){0};
+        }
+    }
+
+    for (ptrdiff_t p = 0; p < kc; p++) {
+        const vf64 *b_row = (const vf64 *)(b_sliver + p * NV * VLEN);
+        vf64 b[NV];
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; v++) {
+            b[v] = b_row[v];
+        }
+        const double *a_col = a_sliver + p * MR;
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; r++) {
+            vf64 a_broadcast = (vf64){0} + a_col[r];
+#pragma GCC unroll 8
+            for (int v = 0; v < NV; v++) {
+                acc[r][v] += a_broadcast * b[v];
+            }
+        }
+    }
+
+    if (rows == MR && cols == NV * VLEN) {
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; r++) {
+#pragma GCC unroll 8
+            for (int v = 0; v < NV; v++) {
+                double *c = c_tile + r * ldc + v * VLEN;
+                vf64 sum = acc[r][v];
+                if (accumulate) {
+                    vf64 old;
+                    memcpy(&old, c, sizeof old);
+                    sum += old;
+                }
+                memcpy(c, &sum, sizeof sum);
+            }
+        }
+    } else {
+        double scratch[MR * NV * VLEN];
+        memcpy(scratch, acc, sizeof scratch);
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < cols; j++) {
+                double value = scratch[r * NV * VLEN + j];
+                c_tile[r * ldc + j] = accumulate ? c_tile[r * ldc + j] + value : value;
+            }
+        }
+    }
+}
+
+#else /* not GCC or clang: the same tile, as plain scalar C */
+
+#define TINYGAN_DEFINE_SCALAR_MICROKERNEL(NAME, REAL, NR)                                     \
+    static void NAME(ptrdiff_t kc, const REAL *a_sliver, const REAL *b_sliver, REAL *c_tile,  \
+                     ptrdiff_t ldc, int rows, int cols, int accumulate)                       \
+    {                                                                                         \
+        REAL acc[TINYGAN_MR][NR] = {{0}};                                                     \
+        for (ptrdiff_t p = 0; p < kc; p++) {                                                  \
+            for (int r = 0; r < TINYGAN_MR; r++) {                                            \
+                for (int j = 0; j < NR; j++) {                                                \
+                    acc[r][j] += a_sliver[p * TINYGAN_MR + r] * b_sliver[p * NR + j];         \
+                }                                                                             \
+            }                                                                                 \
+        }                                                                                     \
+        for (int r = 0; r < rows; r++) {                                                      \
+            for (int j = 0; j < cols; j++) {                                                  \
+                c_tile[r * ldc + j] = accumulate ? c_tile[r * ldc + j] + acc[r][j] : acc[r][j]; \
+            }                                                                                 \
+        }                                                                                     \
+    }
+TINYGAN_DEFINE_SCALAR_MICROKERNEL(tinygan_microkernel_f32, float, TINYGAN_NR_F32)
+TINYGAN_DEFINE_SCALAR_MICROKERNEL(tinygan_microkernel_f64, double, TINYGAN_NR_F64)
+
+#endif /* __GNUC__ */
+
+/* ---------------------------------------------------------------------------------------------
+ * 5. Dot products, for products too thin for micro-tiles (gemm.pyx's "dot" path, e.g. a layer
+ *    with a single output: n = 1). x and y are contiguous. Four independent vector sums keep
+ *    the FMA units busy (one sum would wait for its previous FMA every step); the lanes are
+ *    added up at the end. The compiler would not do this by itself: it would change the order
+ *    of a floating-point sum, which C forbids without -ffast-math.
+ */
+#if defined(__GNUC__)
+#define TINYGAN_DEFINE_DOT(NAME, REAL, VEC, VLEN)                                             \
+    static inline REAL NAME(const REAL *x, const REAL *y, ptrdiff_t len)                      \
+    {                                                                                         \
+        VEC acc[4] = {{0}, {0}, {0}, {0}}, xv, yv;                                            \
+        ptrdiff_t p = 0;                                                                      \
+        for (; p + 4 * (VLEN) <= len; p += 4 * (VLEN)) {                                      \
+            for (int u = 0; u < 4; u++) {                                                     \
+                memcpy(&xv, x + p + u * (VLEN), sizeof xv); /* unaligned vector loads */      \
+                memcpy(&yv, y + p + u * (VLEN), sizeof yv);                                   \
+                acc[u] += xv * yv;                                                            \
+            }                                                                                 \
+        }                                                                                     \
+        VEC total = (acc[0] + acc[1]) + (acc[2] + acc[3]);                                    \
+        REAL sum = 0;                                                                         \
+        for (int lane = 0; lane < (VLEN); lane++) {                                           \
+            sum += total[lane];                                                               \
+        }                                                                                     \
+        for (; p < len; p++) {                                                                \
+            sum += x[p] * y[p];                                                               \
+        }                                                                                     \
+        return sum;                                                                           \
+    }
+TINYGAN_DEFINE_DOT(tinygan_dot_f32, float, vf32, TINYGAN_VLEN_F32)
+TINYGAN_DEFINE_DOT(tinygan_dot_f64, double, vf64, TINYGAN_VLEN_F64)
+#else
+#define TINYGAN_DEFINE_DOT(NAME, REAL)                                                        \
+    static REAL NAME(const REAL *x, const REAL *y, ptrdiff_t len)                             \
+    {                                                                                         \
+        REAL sum = 0;                                                                         \
+        for (ptrdiff_t p = 0; p < len; p++) {                                                 \
+            sum += x[p] * y[p];                                                               \
+        }                                                                                     \
+        return sum;                                                                           \
+    }
+TINYGAN_DEFINE_DOT(tinygan_dot_f32, float)
+TINYGAN_DEFINE_DOT(tinygan_dot_f64, double)
+#endif
+
+/* What build_info() reports: were OpenMP and -march=native used (setup.py defines the
+ * TINYGAN_* macros; _OPENMP is the compiler's own). */
+#if defined(TINYGAN_OPENMP) || defined(_OPENMP)
+#define TINYGAN_HAVE_OPENMP 1
+#else
+#define TINYGAN_HAVE_OPENMP 0
+#endif
+#if defined(TINYGAN_NATIVE)
+#define TINYGAN_HAVE_NATIVE 1
+#else
+#define TINYGAN_HAVE_NATIVE 0
+#endif
+
+#endif /* TINYGAN_GEMM_MICROKERNEL_H */
