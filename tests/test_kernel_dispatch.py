@@ -68,7 +68,7 @@ def test_missing_compiled_modules_fall_back_with_one_clear_warning(monkeypatch):
 @settings(max_examples=40, deadline=None)
 @given(
     batch_a=st.sampled_from([(), (1,), (3,), (2, 1)]),
-    batch_b=st.sampled_from([(), (1,), (3,), (4, 3)]),
+    batch_b=st.sampled_from([(), (1,), (3,), (2, 3)]),  # each broadcasts with each batch_a
     m=st.integers(1, 9), k=st.integers(0, 9), n=st.integers(1, 9),
     dtype=st.sampled_from([np.float32, np.float64]),
     kernel_set=st.sampled_from(["compiled", "numpy"]),

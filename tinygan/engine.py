@@ -272,16 +272,16 @@ class Tensor:
 
         def backward(g, out, a_, b_):
             # out = a b  =>  dL/da = g b^T,  dL/db = a^T g   (summed over broadcast batch axes)
-            grad_a = _sum_to(g @ b_.swapaxes(-1, -2), a.shape) if a.requires_grad else None
+            grad_a = _sum_to(_matmul(g, b_.swapaxes(-1, -2)), a.shape) if a.requires_grad else None
             grad_b = None
             if b.requires_grad:
                 if a.ndim == b.ndim == 2 and _is_transposed_view(b.data):
                     # b is a transposed weight (x @ W.T): (g^T a)^T is the same matrix as a^T g,
                     # but computed this way it is laid out like W, so the gradient that reaches
                     # W is contiguous and needs no strided copy.
-                    grad_b = (g.swapaxes(-1, -2) @ a_).swapaxes(-1, -2)
+                    grad_b = _matmul(g.swapaxes(-1, -2), a_).swapaxes(-1, -2)
                 else:
-                    grad_b = _sum_to(a_.swapaxes(-1, -2) @ g, b.shape)
+                    grad_b = _sum_to(_matmul(a_.swapaxes(-1, -2), g), b.shape)
             return grad_a, grad_b
 
         try:
@@ -651,6 +651,11 @@ def _expand(g, shape):
     if g.shape == shape:
         return g
     return g.broadcast_to(shape) if isinstance(g, Tensor) else np.broadcast_to(g, shape)
+
+
+def _matmul(a, b):
+    """a @ b: a recorded op for Tensors, the kernel layer's GEMM for ndarrays (not NumPy's)."""
+    return a @ b if isinstance(a, Tensor) or isinstance(b, Tensor) else _matmul_kernel(a, b)
 
 
 def _where(condition, a, b):

@@ -18,6 +18,7 @@ This layer works on plain ``np.ndarray`` s only; it knows nothing of Tensors or 
 """
 
 import importlib
+import math
 import os
 import warnings
 
@@ -127,12 +128,13 @@ def matmul(a, b):
         a, b = a.astype(common, copy=False), b.astype(common, copy=False)
     if a.ndim == 2 and b.ndim == 2:
         return gemm(a, b)
+    # sizes are spelled out instead of -1: with a zero-size axis, -1 would be ambiguous
     if b.ndim == 2 and a.flags.c_contiguous:
-        rows = gemm(a.reshape(-1, a.shape[-1]), b)
+        rows = gemm(a.reshape(math.prod(a.shape[:-1]), a.shape[-1]), b)
         return rows.reshape(*a.shape[:-1], b.shape[-1])
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    a3 = np.broadcast_to(a, batch + a.shape[-2:]).reshape(-1, *a.shape[-2:])
-    b3 = np.broadcast_to(b, batch + b.shape[-2:]).reshape(-1, *b.shape[-2:])
+    a3 = np.broadcast_to(a, batch + a.shape[-2:]).reshape(math.prod(batch), *a.shape[-2:])
+    b3 = np.broadcast_to(b, batch + b.shape[-2:]).reshape(math.prod(batch), *b.shape[-2:])
     return gemm(a3, b3).reshape(*batch, a.shape[-2], b.shape[-1])
 
 

@@ -36,6 +36,7 @@ from cython.parallel cimport prange, threadid
 from cython cimport floating
 
 from .conv_numpy import check_conv2d, check_conv2d_grad_input, check_conv2d_grad_weight
+from .gemm import gemm as _gemm
 
 
 def _threads_from_env():
@@ -60,19 +61,8 @@ def get_num_threads():
 
 
 # ---------------------------------------------------------------------------------------------
-# The seam where the project's GEMM plugs in. Every matrix product of this file goes through
-# `_gemm`, always on 2-D arrays. For now it is NumPy's matmul; when the project's GEMM is merged
-# this function is replaced by `from .gemm import gemm as _gemm` (same signature, same result).
-
-
-def _gemm(a, b, transpose_a=False, transpose_b=False):
-    """op(A) @ op(B) as a new C-contiguous array, op(X) = X.T when transpose_x."""
-    if transpose_a:
-        a = a.swapaxes(-1, -2)
-    if transpose_b:
-        b = b.swapaxes(-1, -2)
-    return np.matmul(a, b)
-
+# Every matrix product of this file is the project's GEMM (gemm.pyx), on 2-D arrays. It runs on
+# the same OpenMP threads as im2col/col2im, so no second thread pool competes for the cores.
 
 # ---------------------------------------------------------------------------------------------
 # im2col and col2im. Each parallel task is one (image n, channel c) plane. The task first copies
