@@ -372,3 +372,31 @@ def test_wgan_gp_penalty_gradient_with_respect_to_x():
     x, w1, b1, w2 = _gp_inputs()
     result = tg.gradcheck(_gradient_penalty, [x, w1, b1, w2])
     assert result, result.first_failure
+
+
+def test_a_graph_keeps_the_values_it_was_computed_with_after_an_optimizer_step():
+    # The GAN pattern: compute D(G(z)), update D, then backpropagate through D into G's output.
+    # The gradient must be that of the loss that was computed, i.e. with D's old weights.
+    w = tg.tensor([[2.0, -1.0]], requires_grad=True)
+    z = tg.tensor([[0.5, 1.5]], requires_grad=True)
+    loss = ((z @ w.T).tanh()).sum()
+    old_w = w.data.copy()
+    loss_w = ((z @ w.T).tanh()).sum()
+    loss_w.backward()
+    tg.optim.SGD([w], lr=10.0).step()  # replaces w.data
+    assert not np.allclose(w.data, old_w)
+    loss.backward()
+    pre = z.data @ old_w.T
+    expected = (1 - np.tanh(pre) ** 2) * old_w
+    np.testing.assert_allclose(z.grad, 2 * expected, rtol=1e-6)  # loss_w and loss both used z
+
+
+def test_intermediate_gradients_are_read_only_views():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3
+    y = h.sum()
+    y.backward()
+    np.testing.assert_array_equal(h.grad, [1.0, 1.0])
+    assert not h.grad.flags.writeable
+    x.grad += 1  # a leaf's gradient is the caller's own array
+    np.testing.assert_array_equal(x.grad, [4.0, 4.0])

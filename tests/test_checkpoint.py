@@ -169,3 +169,11 @@ def test_plain_numpy_npz_loads_as_a_flat_dict(tmp_path):
     loaded = tinygan.load(path)
     assert list(loaded) == ["w"]
     np.testing.assert_array_equal(loaded["w"], 1.0)
+
+
+def test_keys_named_like_numpy_savez_arguments_round_trip(tmp_path):
+    path = tmp_path / "keys.npz"
+    tinygan.save({"file": np.arange(3.0), "allow_pickle": 2, "compress": [True]}, path)
+    loaded = tinygan.load(path)
+    np.testing.assert_array_equal(loaded["file"], [0.0, 1.0, 2.0])
+    assert loaded["allow_pickle"] == 2 and loaded["compress"] == [True]

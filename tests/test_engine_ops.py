@@ -613,3 +613,37 @@ def test_a_small_network_end_to_end(seed, batch):
         return -(labels * logits.logsigmoid() + (1 - labels) * (-logits).logsigmoid()).mean()
 
     check(loss, x, w1, b1, w2, b2)
+
+
+def test_tensor_exponent_at_base_zero_has_a_finite_gradient():
+    a = tg.tensor([0.0, 2.0], dtype=np.float64, requires_grad=True)
+    b = tg.tensor([2.0, 3.0], dtype=np.float64, requires_grad=True)
+    (a ** b).sum().backward()
+    np.testing.assert_allclose(b.grad, [0.0, 8.0 * np.log(2.0)])  # d a^b/db = a^b log a -> 0
+    np.testing.assert_allclose(a.grad, [0.0, 12.0])
+
+
+def test_numpy_scalars_promote_like_numpy_and_python_numbers_do_not():
+    x = tg.ones(2)
+    assert (x * 2.0).dtype == np.float32
+    assert (x * np.float64(2.0)).dtype == np.float64
+
+
+def test_truth_value_follows_numpy():
+    assert bool(tg.tensor(1.0)) and not bool(tg.tensor([0.0]))
+    with pytest.raises(ValueError, match="ambiguous"):
+        bool(tg.tensor([1.0, 2.0]))
+
+
+def test_a_tensor_index_must_hold_whole_numbers():
+    x = tg.arange(5)
+    np.testing.assert_array_equal(x[tg.tensor([1.0, 3.0])].data, [1.0, 3.0])
+    with pytest.raises(IndexError, match="whole numbers"):
+        x[tg.tensor([1.7])]
+
+
+def test_reductions_accept_a_list_of_axes():
+    x = tg.tensor(np.arange(24.0).reshape(2, 3, 4))
+    for name in ("sum", "mean", "max", "min"):
+        np.testing.assert_allclose(getattr(x, name)(axis=[0, 2]).data,
+                                   getattr(np, name)(x.data, axis=(0, 2)))

@@ -299,3 +299,23 @@ def test_loss_shape_mismatch_and_reduction_errors(loss):
         loss(x, np.ones(4))
     with pytest.raises(ValueError, match="reduction"):
         loss(x, np.ones((4, 1)), reduction="avg")
+
+
+def test_bce_gradient_is_zero_for_a_confident_correct_prediction():
+    p = tensor([1.0, 0.0, 0.5], dtype=np.float64, requires_grad=True)
+    F.binary_cross_entropy(p, np.array([1.0, 0.0, 1.0]), reduction="sum").backward()
+    np.testing.assert_allclose(p.grad, [0.0, 0.0, -2.0])  # (p - y) / (p (1 - p))
+
+
+def test_bce_refuses_values_that_are_not_probabilities():
+    with pytest.raises(ValueError, match=r"probability in \[0, 1\]"):
+        F.binary_cross_entropy(tensor([1.5]), tensor([1.0]))
+
+
+def test_conv_promotes_float32_with_float64_like_every_other_op():
+    x = tensor(np.ones((1, 1, 4, 4)), dtype=np.float32, requires_grad=True)
+    w = tensor(np.ones((2, 1, 3, 3)), dtype=np.float64)
+    y = F.conv2d(x, w, stride=np.int64(1))
+    assert y.dtype == np.float64
+    y.sum().backward()
+    assert x.grad.dtype == np.float32

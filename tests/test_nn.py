@@ -476,3 +476,29 @@ def test_deepcopy_gives_an_independent_model():
     clone[1].running_mean[...] = 5.0
     assert model[0].weight.data.any() and not model[1].running_mean.any()
     assert list(clone.state_dict()) == list(model.state_dict())
+
+
+def test_a_shared_module_is_in_the_state_dict_under_each_name():
+    shared = nn.Dense(3, 3)
+    model = nn.Sequential(shared, nn.Tanh(), shared)
+    assert list(model.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]  # as torch
+    assert len(list(model.parameters())) == 2  # but it is one set of parameters
+    model.load_state_dict(model.state_dict())
+
+
+def test_a_failed_load_changes_nothing():
+    model = nn.Sequential(nn.Dense(2, 2), nn.Dense(2, 1))
+    before = model.state_dict()
+    state = model.state_dict()
+    state["0.weight"] = np.full((2, 2), 7.0)
+    state["1.weight"] = "not numbers"
+    with pytest.raises(RuntimeError, match="cannot convert '1.weight'"):
+        model.load_state_dict(state)
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[key])
+
+
+def test_dense_with_no_inputs_initialises_like_torch():
+    layer = nn.Dense(0, 3)
+    assert layer.weight.shape == (3, 0)
+    np.testing.assert_array_equal(layer.bias.data, np.zeros(3))

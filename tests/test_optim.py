@@ -235,3 +235,18 @@ def test_step_with_closure_returns_the_loss():
     loss = optimizer.step(closure)
     assert loss.item() == pytest.approx((P0**2).sum())
     np.testing.assert_allclose(param.data, P0 - 0.1 * 2 * P0)
+
+
+def test_a_parameter_twice_in_one_group_is_refused():
+    p = tinygan.tensor([1.0], requires_grad=True)
+    with pytest.raises(ValueError, match="appears twice in one param group"):
+        optim.SGD([p, p], lr=0.1)
+
+
+def test_step_replaces_data_instead_of_writing_into_it():
+    p = tinygan.tensor([1.0, 2.0], requires_grad=True)
+    before = p.data
+    p.grad = np.array([1.0, 1.0], dtype=np.float32)
+    optim.Adam([p], lr=0.1).step()
+    np.testing.assert_array_equal(before, [1.0, 2.0])  # what an older graph saw is unchanged
+    assert not np.allclose(p.data, before)

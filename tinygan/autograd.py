@@ -113,7 +113,7 @@ def backpropagate(roots, root_grads, *, create_graph=False, targets=None, delive
             if create_graph:
                 input_grads = node._backward(g, node, *node._parents)
             else:
-                input_grads = node._backward(g, node.data, *[p.data for p in node._parents])
+                input_grads = node._backward(g, node.data, *node._saved)
             for parent, parent_grad in zip(node._parents, input_grads, strict=True):
                 if parent_grad is None or id(parent) not in visiting:
                     continue

@@ -62,12 +62,24 @@ def save(obj, path):
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".npz")
     try:
         with os.fdopen(handle, "wb") as file:
-            np.savez(file, **arrays)
+            _write_npz(file, arrays)
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
             os.remove(temporary)
         raise
+
+
+def _write_npz(file, arrays):
+    """An .npz is a zip archive with one ``NAME.npy`` file per array; write it member by member.
+
+    (``np.savez(file, **arrays)`` would take a key named "file" or "allow_pickle" for its own
+    argument.) ``allow_pickle=False`` refuses object arrays here already, at save time.
+    """
+    with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, array in arrays.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
 
 
 def load(path):

@@ -16,6 +16,8 @@ gradient is summed back to its own shape by ``_sum_to``: each of its elements wa
 it receives the sum of the 4 gradients.
 """
 
+import math
+
 import numpy as np
 
 from . import dtypes
@@ -45,10 +47,15 @@ class Tensor:
     backward passes accumulate; clear it with ``zero_grad()`` (or an optimizer's
     ``zero_grad()``) before the next step. Tensors computed by ops (not leaves) also receive
     ``.grad`` during ``backward()``, accumulated the same way, so a student can inspect every
-    intermediate gradient in a debugger or with ``tinygan.render_graph``.
+    intermediate gradient in a debugger or with ``tinygan.render_graph`` (those are read-only).
+
+    Each recorded op keeps the input arrays it computed with, so replacing ``p.data`` with a new
+    array (as the optimizers do) after a forward pass does not change that graph's gradients.
+    Writing *into* ``p.data`` (``p.data -= ...``) while a graph that used it still awaits
+    ``backward()`` would: update parameters after the backward pass, or through an optimizer.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "_parents", "_backward", "_op")
+    __slots__ = ("data", "grad", "requires_grad", "name", "_parents", "_saved", "_backward", "_op")
     # NumPy must not treat a Tensor as an array of objects: with this, ``ndarray * Tensor``
     # returns NotImplemented and Python calls ``Tensor.__rmul__`` instead.
     __array_ufunc__ = None
@@ -59,6 +66,7 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self.name = name
         self._parents = ()
+        self._saved = ()
         self._backward = None
         self._op = None
 
@@ -73,10 +81,14 @@ class Tensor:
         if _GradMode.enabled and any(p.requires_grad for p in parents):
             out.requires_grad = True
             out._parents = parents
+            # The input arrays as this op saw them: an optimizer that later replaces p.data
+            # cannot change what this node's backward computes with.
+            out._saved = tuple(p.data for p in parents)
             out._backward = backward
         else:
             out.requires_grad = False
             out._parents = ()
+            out._saved = ()
             out._backward = None
         return out
 
@@ -90,6 +102,10 @@ class Tensor:
 
     def __len__(self):
         return len(self.data)
+
+    def __bool__(self):
+        """Truth of a one-element tensor; for more elements NumPy's ValueError (ambiguous)."""
+        return bool(self.data)
 
     def __repr__(self):
         body = np.array2string(self.data, precision=4, separator=", ", prefix="tensor(")
@@ -217,7 +233,11 @@ class Tensor:
 
         def backward_tensor_exponent(g, out, a_, b_):
             grad_a = _sum_to(g * b_ * a_ ** (b_ - 1), a.shape)
-            grad_b = _sum_to(g * out * _log_of(a_), b.shape) if b.requires_grad else None
+            # d a^b / db = a^b log a; where a = 0 the product a^b log a tends to 0 (for b > 0)
+            grad_b = None
+            if b.requires_grad:
+                safe_log = _log_of(_where(_array(a_) == 0, 1.0, a_))
+                grad_b = _sum_to(g * out * safe_log, b.shape)
             return grad_a, grad_b
 
         data = _broadcasting("pow", np.power, a, b)
@@ -275,7 +295,7 @@ class Tensor:
             grad_a = _sum_to(_matmul(g, b_.swapaxes(-1, -2)), a.shape) if a.requires_grad else None
             grad_b = None
             if b.requires_grad:
-                if a.ndim == b.ndim == 2 and _is_transposed_view(b.data):
+                if a.ndim == b.ndim == 2 and _is_transposed_view(_array(b_)):
                     # b is a transposed weight (x @ W.T): (g^T a)^T is the same matrix as a^T g,
                     # but computed this way it is laid out like W, so the gradient that reaches
                     # W is contiguous and needs no strided copy.
@@ -298,26 +318,26 @@ class Tensor:
     def sum(self, axis=None, keepdims=False):
         """Sum over ``axis`` (an int, a tuple, or None for all axes)."""
         shape = self.shape
+        axis = tuple(axis) if isinstance(axis, list) else axis
 
         def backward(g, out, a_):
             # every summed element contributed with weight 1: copy g back along the summed axes
             return (_expand(_keep_reduced_axes(g, shape, axis, keepdims), shape),)
 
-        axis = tuple(axis) if isinstance(axis, list) else axis
         data = self.data.sum(axis=axis, keepdims=keepdims)
         return Tensor._result(data, (self,), backward, "sum")
 
     def mean(self, axis=None, keepdims=False):
         """Mean over ``axis``: the sum divided by the number of elements reduced."""
         axis = tuple(axis) if isinstance(axis, list) else axis
-        kept = _reduced_shape(self.shape, axis, keepdims=False)
-        count = self.data.size // max(int(np.prod(kept)), 1)
+        count = math.prod(self.shape[a] for a in _reduced_axes(self.ndim, axis))
         return self.sum(axis=axis, keepdims=keepdims) * (1.0 / count if count else np.nan)
 
     def max(self, axis=None, keepdims=False):
         """Maximum over ``axis``. Where several elements tie for the maximum, the gradient is
         shared equally among them (the average of the one-sided derivatives)."""
         shape = self.shape
+        axis = tuple(axis) if isinstance(axis, list) else axis
         data = self.data.max(axis=axis, keepdims=keepdims)
 
         def backward(g, out, a_):
@@ -374,9 +394,9 @@ class Tensor:
     T = property(lambda self: self.transpose(), doc="All axes reversed (the matrix transpose).")
     mT = property(lambda self: self.swapaxes(-1, -2), doc="The last two axes swapped.")
 
-    def flatten(self, start_axis=0):
-        """Merge the axes from ``start_axis`` on: (N, C, H, W).flatten(1) -> (N, C*H*W)."""
-        return self.reshape(*self.shape[:start_axis], -1)
+    def flatten(self, start_dim=0):
+        """Merge the axes from ``start_dim`` on: (N, C, H, W).flatten(1) -> (N, C*H*W)."""
+        return self.reshape(*self.shape[:start_dim], math.prod(self.shape[start_dim:]))
 
     def broadcast_to(self, shape):
         """This tensor repeated along new or size-1 axes to ``shape`` (NumPy's rules)."""
@@ -583,8 +603,8 @@ def tensor(data, dtype=None, requires_grad=False, name=None):
     if isinstance(data, Tensor):
         data = data.data
     result = Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
-    if result.data is data or np.shares_memory(result.data, data):
-        result.data = result.data.copy()
+    if isinstance(data, np.ndarray) and np.may_share_memory(result.data, data):
+        result.data = result.data.copy()  # a new leaf never aliases the caller's array
     return result
 
 
@@ -610,8 +630,8 @@ def _constant(value, like):
     """The other operand of a binary op: Tensors pass through; numbers take ``like``'s dtype."""
     if isinstance(value, Tensor):
         return value
-    if isinstance(value, int | float):
-        return Tensor(np.asarray(value, dtype=like.data.dtype))
+    if isinstance(value, int | float) and not isinstance(value, np.generic):
+        return Tensor(np.asarray(value, dtype=like.data.dtype))  # Python numbers: "weak" types
     return Tensor(value)
 
 
@@ -619,12 +639,17 @@ def _accumulate_grad(node, g):
     """``backward()``'s delivery: add dL/d(node) into ``node.grad``.
 
     A leaf's gradient is copied the first time, because ``g`` may be shared with other tensors or
-    be a read-only broadcast view, and optimizers or users may change ``.grad`` in place.
+    be a read-only broadcast view, and optimizers or users may change ``.grad`` in place. An
+    intermediate tensor's gradient is only there to be looked at: a read-only view, no copy.
     """
-    if node.grad is None:
-        node.grad = np.array(g, dtype=node.data.dtype) if node.is_leaf else g
-    else:
-        node.grad = node.grad + g
+    if node.grad is None and node.is_leaf:
+        node.grad = np.array(g, dtype=node.data.dtype)
+        return
+    total = g if node.grad is None else node.grad + g
+    if not node.is_leaf:  # may be shared with other nodes' gradients: a read-only view
+        total = np.asarray(total).view()
+        total.flags.writeable = False
+    node.grad = total
 
 
 # --------------------------------------------- helpers that work on ndarrays and on Tensors
@@ -659,7 +684,9 @@ def _matmul(a, b):
 
 
 def _where(condition, a, b):
-    return where(condition, a, b) if isinstance(a, Tensor) else np.where(condition, a, b)
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return where(condition, a, b)
+    return np.where(condition, a, b)
 
 
 def _sigmoid_of(value):
@@ -674,12 +701,16 @@ def _np_sigmoid(x):
     return np.exp(-np.logaddexp(0, -x))
 
 
+def _reduced_axes(ndim, axis):
+    """The set of (non-negative) axes that ``axis`` names; None names them all."""
+    if axis is None:
+        return set(range(ndim))
+    return {a % ndim for a in (axis if isinstance(axis, tuple) else (axis,))}
+
+
 def _reduced_shape(shape, axis, keepdims):
     """The shape after reducing ``axis`` (None: all axes)."""
-    if axis is None:
-        axes = set(range(len(shape)))
-    else:
-        axes = {a % len(shape) for a in (axis if isinstance(axis, tuple) else (axis,))}
+    axes = _reduced_axes(len(shape), axis)
     if keepdims:
         return tuple(1 if i in axes else n for i, n in enumerate(shape))
     return tuple(n for i, n in enumerate(shape) if i not in axes)
@@ -708,6 +739,9 @@ def _plain_index(index):
     """Indices made of Tensors become NumPy integer arrays (Tensors hold floats, so a mask must
     be given as a NumPy bool array)."""
     if isinstance(index, Tensor):
+        if not np.all(np.mod(index.data, 1) == 0):
+            raise IndexError("getitem: a Tensor used as an index must hold whole numbers, got "
+                             f"{index.data.ravel()[:5]}")
         return index.data.astype(np.intp)
     if isinstance(index, tuple):
         return tuple(_plain_index(i) for i in index)

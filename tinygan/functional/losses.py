@@ -41,9 +41,10 @@ from ..engine import Tensor
 _REDUCTIONS = ("mean", "sum", "none")
 
 # PyTorch clamps log(p) at -100 in binary_cross_entropy, so p = 0 or 1 gives a finite loss; its
-# gradient divides by max(p, 1e-12) instead of p for the same reason.
+# gradient divides by max(p (1 - p), 1e-12) instead of p (1 - p) for the same reason.
 _LOG_CLAMP = -100.0
 _GRAD_EPS = 1e-12
+_TINY = float(np.exp(_LOG_CLAMP))  # clip(p, min=e^-100).log() is max(log p, -100)
 
 
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
@@ -59,8 +60,34 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     """
     _check_reduction(reduction)
     target = _target_like(target, input, "binary_cross_entropy")
-    loss = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
-    return _reduce(_weighted(loss, weight), reduction)
+    if input.size and not (0 <= input.data.min() and input.data.max() <= 1):
+        raise ValueError("binary_cross_entropy: every input must be a probability in [0, 1], got "
+                         f"values from {input.data.min():.4g} to {input.data.max():.4g} "
+                         "(for logits use binary_cross_entropy_with_logits)")
+    return _reduce(_weighted(_bce(input, target), weight), reduction)
+
+
+def _bce(p, y):
+    """-[y log p + (1 - y) log(1 - p)] elementwise, each log clamped at -100.
+
+    Its derivative in p, -y/p + (1 - y)/(1 - p), is written over one denominator,
+    (p - y) / (p (1 - p)), with the denominator kept >= 1e-12 as PyTorch does: then p = y = 1
+    (a confident, correct prediction) has gradient 0, not -1 + 0 * 1e12. The backward uses only
+    ops that work on ndarrays and on Tensors, so it can be differentiated again.
+    """
+
+    def backward(g, out, p_, y_):
+        grad_p = g * (p_ - y_) / (p_ * (1 - p_)).clip(min=_GRAD_EPS)
+        grad_y = None
+        if y.requires_grad:  # d/dy = log(1 - p) - log p, clamped like the loss
+            grad_y = g * (_log((1 - p_).clip(min=_TINY)) - _log(p_.clip(min=_TINY)))
+        return grad_p, grad_y
+
+    with np.errstate(divide="ignore"):  # log(0) = -inf, then clamped
+        log_p = np.maximum(np.log(p.data), _LOG_CLAMP)
+        log_not_p = np.maximum(np.log(1 - p.data), _LOG_CLAMP)
+    data = -(y.data * log_p + (1 - y.data) * log_not_p)
+    return Tensor._result(data.astype(p.dtype, copy=False), (p, y), backward, "bce")
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
@@ -98,20 +125,8 @@ def mse_loss(input, target, reduction="mean"):
 # ------------------------------------------------------------------------------- helpers
 
 
-def _clamped_log(p):
-    """max(log p, -100), with the derivative 1 / max(p, 1e-12): finite at p = 0.
-
-    A differentiable op of its own: composing ``log`` and ``clip`` would give 0 * inf = NaN as the
-    gradient at p = 0. The backward uses only ops (``/``, ``clip``) that work on ndarrays and on
-    Tensors, so it can be differentiated again (``create_graph=True``).
-    """
-
-    def backward(g, out, p_):
-        return (g / p_.clip(min=_GRAD_EPS),)
-
-    with np.errstate(divide="ignore"):  # log(0) = -inf, then clamped
-        data = np.maximum(np.log(p.data), _LOG_CLAMP)
-    return Tensor._result(data.astype(p.dtype, copy=False), (p,), backward, "clamped_log")
+def _log(value):
+    return value.log() if isinstance(value, Tensor) else np.log(value)
 
 
 def _target_like(target, input, name):

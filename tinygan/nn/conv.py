@@ -1,20 +1,15 @@
 """Convolution layers: Conv2d (downsampling, the discriminator) and ConvTranspose2d (upsampling,
 the generator). The math is in ``tinygan/functional/conv.py``."""
 
-import math
 
 import numpy as np
 
 from .. import dtypes
 from ..functional import conv2d, conv_transpose2d
+from ..functional.conv import pair
 from . import init
 from .module import Module
 from .parameter import Parameter
-
-
-def _pair(value):
-    return (int(value), int(value)) if isinstance(value, int | np.integer) else tuple(
-        int(v) for v in value)
 
 
 class _ConvNd(Module):
@@ -24,8 +19,10 @@ class _ConvNd(Module):
                  bias, weight_shape, dtype):
         super().__init__()
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
-        self.padding, self.output_padding = _pair(padding), _pair(output_padding)
+        self.kernel_size = pair(kernel_size, "kernel_size")
+        self.stride = pair(stride, "stride")
+        self.padding = pair(padding, "padding")
+        self.output_padding = pair(output_padding, "output_padding")
         dtype = dtypes.get_default_dtype() if dtype is None else dtypes.float_dtype(dtype)
         self.weight = Parameter(np.empty(weight_shape + self.kernel_size, dtype))
         if bias:
@@ -37,11 +34,7 @@ class _ConvNd(Module):
     def reset_parameters(self):
         """PyTorch's default: weight by kaiming_uniform_(a=sqrt(5)) = U(-1/sqrt(fan_in), ...),
         bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in computed from the weight's shape."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init.fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-            init.uniform_(self.bias, -bound, bound)
+        init.default_init_(self.weight, self.bias)
 
     def extra_repr(self):
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -83,7 +76,8 @@ class ConvTranspose2d(_ConvNd):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  output_padding=0, bias=True, dtype=None):
-        stride_pair, output_padding_pair = _pair(stride), _pair(output_padding)
+        stride_pair = pair(stride, "stride")
+        output_padding_pair = pair(output_padding, "output_padding")
         if any(not 0 <= op < s for op, s in zip(output_padding_pair, stride_pair)):
             raise ValueError(f"ConvTranspose2d: output_padding {output_padding_pair} must be "
                              f"smaller than stride {stride_pair}")

@@ -83,12 +83,25 @@ def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
     deviation gain / sqrt(fan).) PyTorch's default for Dense and Conv weights is this with
     a = sqrt(5): gain = sqrt(2 / 6), so b = 1 / sqrt(fan_in).
     """
-    fan_in, fan_out = fan_in_and_fan_out(tensor)
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"kaiming_uniform_: mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    if tensor.size == 0:  # nothing to draw (a Dense(0, n)); as in PyTorch, a no-op
+        return tensor
+    fan_in, fan_out = fan_in_and_fan_out(tensor)
     fan = fan_in if mode == "fan_in" else fan_out
     bound = math.sqrt(3.0) * calculate_gain(nonlinearity, a) / math.sqrt(fan)
     return uniform_(tensor, -bound, bound)
+
+
+def default_init_(weight, bias=None):
+    """PyTorch's default for Dense and Conv layers: weight by kaiming_uniform_ with a = sqrt(5),
+    which is U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the bias from that same range."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        uniform_(bias, -bound, bound)
+    return weight
 
 
 def dcgan_init_(module):

@@ -1,6 +1,5 @@
 """Dense (fully connected) layer: y = x W^T + b. Called Linear in PyTorch; both names work."""
 
-import math
 
 import numpy as np
 
@@ -31,11 +30,7 @@ class Dense(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init.fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-            init.uniform_(self.bias, -bound, bound)
+        init.default_init_(self.weight, self.bias)
 
     def forward(self, input):
         return linear(input, self.weight, self.bias)

@@ -134,16 +134,22 @@ class Module:
 
     # -------------------------------------------------------------------- walking the tree
 
-    def named_modules(self, prefix="", memo=None):
-        """(name, module) for this module and every module below it, depth first."""
+    def named_modules(self, prefix="", memo=None, remove_duplicate=True):
+        """(name, module) for this module and every module below it, depth first.
+
+        A module used in two places is listed once, unless ``remove_duplicate=False`` (state
+        dicts list it under each of its names, as PyTorch's do).
+        """
         memo = set() if memo is None else memo
-        if id(self) in memo:
-            return
-        memo.add(id(self))
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
         yield prefix, self
         for name, module in self._modules.items():
             if module is not None:
-                yield from module.named_modules(f"{prefix}.{name}" if prefix else name, memo)
+                yield from module.named_modules(f"{prefix}.{name}" if prefix else name, memo,
+                                                remove_duplicate)
 
     def modules(self):
         for _, module in self.named_modules():
@@ -256,7 +262,7 @@ class Module:
         its sub-modules. The arrays are copies: training on does not change a saved state dict.
         """
         state = OrderedDict()
-        for prefix, module in self.named_modules():
+        for prefix, module in self.named_modules(remove_duplicate=False):
             for name, param in module._parameters.items():
                 if param is not None:
                     state[_join(prefix, name)] = param.data.copy()
@@ -276,7 +282,7 @@ class Module:
         ``IncompatibleKeys(missing_keys, unexpected_keys)``.
         """
         targets = OrderedDict()  # key -> (module, registry, name)
-        for prefix, module in self.named_modules():
+        for prefix, module in self.named_modules(remove_duplicate=False):
             for name, param in module._parameters.items():
                 if param is not None:
                     targets[_join(prefix, name)] = (module, "param", name)
@@ -297,7 +303,12 @@ class Module:
                 continue
             current = module._parameters[name].data if kind == "param" else module._buffers[name]
             value = state_dict[key]
-            value = np.asarray(value.data if isinstance(value, Tensor) else value)
+            try:  # converted now, so that a bad value fails before anything is copied
+                value = np.asarray(value.data if isinstance(value, Tensor) else value)
+                value = value.astype(current.dtype, copy=False)
+            except (TypeError, ValueError) as error:
+                errors.append(f"cannot convert {key!r} to {current.dtype}: {error}")
+                continue
             if value.shape != current.shape:
                 errors.append(f"size mismatch for {key!r}: the checkpoint has shape "
                               f"{value.shape}, the model has shape {current.shape}")
@@ -308,7 +319,7 @@ class Module:
         for key, value in values.items():
             module, kind, name = targets[key]
             current = module._parameters[name].data if kind == "param" else module._buffers[name]
-            current[...] = value.astype(current.dtype, copy=False)  # in place: keep references
+            current[...] = value  # in place: buffers are shared with the ops that update them
         return IncompatibleKeys(missing, unexpected)
 
     # -------------------------------------------------------------------------- printing

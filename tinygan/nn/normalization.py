@@ -74,10 +74,9 @@ class _BatchNorm(Module):
             if self.momentum is None:  # cumulative average of all batches so far
                 momentum = 1.0 / int(self.num_batches_tracked)
         # Batch statistics in training mode, and always when there are no running averages.
+        # (Without track_running_stats the buffers are None, so nothing is recorded.)
         use_batch_stats = self.training or self.running_mean is None
-        track = not self.training or self.track_running_stats
-        return batch_norm(input, self.running_mean if track else None,
-                          self.running_var if track else None, self.weight, self.bias,
+        return batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
                           use_batch_stats, momentum, self.eps)
 
     def extra_repr(self):

@@ -48,4 +48,4 @@ class Adam(Optimizer):
         v += (1 - beta2) * grad * grad
         step_size = group["lr"] / (1 - beta1**step)
         denom = np.sqrt(v) / math.sqrt(1 - beta2**step) + group["eps"]
-        param.data -= step_size * (m / denom)
+        param.data = param.data - step_size * (m / denom)

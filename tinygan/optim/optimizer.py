@@ -9,10 +9,12 @@ The loop, as in PyTorch::
 
     optimizer.zero_grad()      # forget the last step's gradients (.grad = None)
     loss.backward()            # p.grad = dL/dp for every parameter
-    optimizer.step()           # p.data updated in place from p.grad
+    optimizer.step()           # p.data replaced by the updated values
 
-``step`` runs under ``no_grad`` and writes ``p.data`` in place; it never changes ``p.grad`` in
-place (the gradient may be shared with other code, and stays inspectable after the step).
+``step`` runs under ``no_grad``. It gives each parameter a new ``p.data`` array instead of
+writing into the old one, so a graph recorded before the step (a GAN's D(G(z)) when D has just
+been updated) still backpropagates through the values it was computed with. It never changes
+``p.grad`` in place (the gradient may be shared, and stays inspectable after the step).
 """
 
 import copy
@@ -47,11 +49,15 @@ class Optimizer:
         group = dict(group)
         params = group["params"]
         group["params"] = [params] if isinstance(params, Tensor) else list(params)
+        if len({id(p) for p in group["params"]}) != len(group["params"]):
+            raise ValueError(f"{type(self).__name__}: a parameter appears twice in one param "
+                             "group; it would be updated twice per step")
+        known = {id(p) for g in self.param_groups for p in g["params"]}
         for param in group["params"]:
             if not isinstance(param, Tensor):
                 raise TypeError(f"{type(self).__name__}: parameters must be Tensors, got "
                                 f"{type(param).__name__}")
-            if any(param is p for g in self.param_groups for p in g["params"]):
+            if id(param) in known:
                 raise ValueError(f"{type(self).__name__}: a parameter of shape {param.shape} "
                                  "appears in more than one param group")
         for name, default in self.defaults.items():

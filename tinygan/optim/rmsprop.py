@@ -60,6 +60,6 @@ class RMSprop(Optimizer):
             buffer = state["momentum_buffer"]
             buffer *= group["momentum"]
             buffer += grad / denom
-            param.data -= group["lr"] * buffer
+            param.data = param.data - group["lr"] * buffer
         else:
-            param.data -= group["lr"] * (grad / denom)
+            param.data = param.data - group["lr"] * (grad / denom)
