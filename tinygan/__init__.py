@@ -50,12 +50,10 @@ float64 = _np.float64
 __version__ = "0.1.0"
 
 __all__ = [
-    "GradcheckError", "GradcheckResult", "Tensor", "arange", "as_tensor", "concatenate",
-    "enable_grad", "float32", "float64", "full", "full_like", "get_default_dtype", "grad",
-    "gradcheck", "gradgradcheck", "is_grad_enabled", "kernels", "manual_seed", "no_grad", "ones",
-    "ones_like", "rand", "rand_like", "randn", "randn_like", "render_graph", "set_default_dtype",
-    "stack", "tensor", "where", "zeros", "zeros_like",
+    "CheckpointError", "GradcheckError", "GradcheckResult", "Tensor", "arange", "as_tensor",
+    "concatenate", "enable_grad", "float32", "float64", "full", "full_like", "functional",
+    "get_default_dtype", "grad", "gradcheck", "gradgradcheck", "is_grad_enabled", "kernels", "load",
+    "manual_seed", "nn", "no_grad", "ones", "ones_like", "optim", "rand", "rand_like", "randn",
+    "randn_like", "render_graph", "save", "set_default_dtype", "stack", "tensor", "where", "zeros",
+    "zeros_like",
 ]
-
-# The layers above the engine: differentiable functions, layers, optimizers, checkpoints.
-__all__ += ["CheckpointError", "functional", "load", "nn", "optim", "save"]

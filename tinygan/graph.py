@@ -4,10 +4,10 @@
     >>> y = (x * x).sum()
     >>> y.backward()
     >>> print(tinygan.render_graph(y))
-    sum        ()      float32  grad |1|
-    └─ mul     (2,)    float32  grad |1.414|
-       ├─ x    (2,)    float32  grad |4.472|  leaf
-       └─ x    (2,)    float32  (shown above)
+    sum      ()            float32  grad |1|
+    └─ mul   (2,)          float32  grad |1.414|
+       ├─ x  (2,)          float32  grad |4.472|  leaf
+       └─ x  (2,)          float32  (shown above)
 
 Each line is one node: its op (or a leaf's name), shape, dtype and, once ``backward()`` has run,
 the Euclidean norm of its gradient. A node used twice is drawn once; later uses say so.

@@ -238,13 +238,13 @@ class Module:
         """
         dtype = dtypes.float_dtype(dtype)
         for param in self.parameters():
-            param.data = param.data.astype(dtype)
+            param.data = param.data.astype(dtype, copy=False)  # no copy when already dtype
             if param.grad is not None:
-                param.grad = param.grad.astype(dtype)
+                param.grad = param.grad.astype(dtype, copy=False)
         for module in self.modules():
             for name, buffer in module._buffers.items():
                 if buffer is not None and buffer.dtype.kind == "f":
-                    module._buffers[name] = buffer.astype(dtype)
+                    module._buffers[name] = buffer.astype(dtype, copy=False)
         return self
 
     def double(self):
