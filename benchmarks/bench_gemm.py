@@ -86,7 +86,7 @@ def benchmark_row(label, dtype, m, k, n, transpose_a=False, transpose_b=False):
     ratio = gflops["compiled"] / gflops["openblas"]
     slowdown_vs_twin = gflops["twin"] / gflops["compiled"]
     print(
-        f"{label:<24} {np.dtype(dtype).name:<8}"
+        f"{label:<26} {np.dtype(dtype).name:<8}"
         + " | ".join(cells)
         + f" | {ratio:6.2f} {slowdown_vs_twin:6.2f}"
     )
@@ -103,7 +103,7 @@ def main():
     )
     names = ["compiled", "openblas", "twin"] + (["torch"] if torch is not None else [])
     print(
-        f"{'shape':<24} {'dtype':<8}"
+        f"{'shape':<26} {'dtype':<8}"
         + " | ".join(f"{name + ' ms':>9} {'GFLOP/s':>7}" for name in names)
         + " | c/oblas twin/c"
     )
@@ -116,6 +116,31 @@ def main():
         benchmark_row("256x128 @ 128x128", dtype, 256, 128, 128)
         benchmark_row("256x128 @ (128x128).T", dtype, 256, 128, 128, transpose_b=True)
         benchmark_row("(256x128).T @ 256x128", dtype, 128, 256, 128, transpose_a=True)
+    # Every product of one training step of the engine's MLP (2 -> 128 -> 128 -> 128 -> 1,
+    # batch 256, weights W (out, in)), with the transposes Tensor.__matmul__ uses: forward
+    # h @ W.T; backward grad @ W, and the weight gradient as (grad^T @ h)^T (see engine.py).
+    print("engine MLP step, float32 (m x k @ k x n; .T marks a transposed operand):")
+    for label, m, k, n, transpose_a, transpose_b in (
+        ("fwd x @ W1.T 256x2x128", 256, 2, 128, False, True),
+        ("fwd h @ W.T 256x128x128", 256, 128, 128, False, True),
+        ("fwd h @ W4.T 256x128x1", 256, 128, 1, False, True),
+        ("bwd g @ W4 256x1x128", 256, 1, 128, False, False),
+        ("bwd g @ W 256x128x128", 256, 128, 128, False, False),
+        ("dW4 g.T @ h 1x256x128", 1, 256, 128, True, False),
+        ("dW g.T @ h 128x256x128", 128, 256, 128, True, False),
+        ("dW1 g.T @ x 128x256x2", 128, 256, 2, True, False),
+    ):
+        benchmark_row(label, np.float32, m, k, n, transpose_a, transpose_b)
+    # Thin shapes that a blocked kernel handles badly (a short side, a short k, transposes).
+    print("thin shapes:")
+    for label, m, k, n, transpose_a, transpose_b in (
+        ("5000x5 @ 5x5", 5000, 5, 5, False, False),
+        ("1x1000 @ 1000x1000", 1, 1000, 1000, False, False),
+        ("(1000x1000).T @ 1000x1", 1000, 1000, 1, True, False),
+        ("1000x1000 @ 1000x1", 1000, 1000, 1, False, False),
+        ("700x3 @ 3x300", 700, 3, 300, False, False),
+    ):
+        benchmark_row(label, np.float32, m, k, n, transpose_a, transpose_b)
     print(
         "c/oblas: compiled GFLOP/s over OpenBLAS GFLOP/s (higher is better); "
         "twin/c: how many times slower compiled is than the twin (below 1 is faster)"

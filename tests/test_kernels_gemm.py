@@ -198,6 +198,47 @@ def test_thin_products_on_several_threads(a_shape, b_shape, transpose_a, transpo
         compiled.set_num_threads(previous)
 
 
+# Every thin layout (which operand is long, which of its axes is contiguous, long or short k):
+# THIN_SHORT, THIN_NARROW, their _PACKED variants, the dot products, and the short-k thin path
+# for big m and n; plus the engine's own MLP products (2 -> 128 -> 128 -> 128 -> 1, batch 256).
+THIN_SHAPES = [
+    (1, 1000, 1000),  # one row of C
+    (3, 40, 900),  # a few rows
+    (1000, 1000, 1),  # one column of C
+    (5000, 5, 5),  # narrow C, short k
+    (500, 7, 13),  # narrow C, k below the dot threshold
+    (17, 300, 16),  # narrow C at the thin limit
+    (700, 3, 300),  # short k, big m and n
+    (300, 8, 9),  # short k, narrow-ish
+    (256, 2, 128),  # engine: x @ W1.T
+    (256, 128, 1),  # engine: h @ W4.T
+    (256, 1, 128),  # engine: grad @ W4
+    (1, 256, 128),  # engine: (grad^T @ h) for W4
+    (128, 256, 2),  # engine: (grad^T @ x) for W1
+    (128, 256, 128),  # engine: (grad^T @ h) for W2, W3
+]
+
+
+@pytest.mark.parametrize(("m", "k", "n"), THIN_SHAPES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("transpose_a", [False, True])
+@pytest.mark.parametrize("transpose_b", [False, True])
+@pytest.mark.parametrize("view", ["contiguous", "stepped", "reversed"])
+@pytest.mark.parametrize("threads", [1, 4])
+def test_thin_layouts_match_twin(m, k, n, dtype, transpose_a, transpose_b, view, threads):
+    rng = np.random.default_rng(m * 31 + k * 7 + n)
+    a, b = operands(rng, m, k, n, dtype, transpose_a, transpose_b, view, view)
+    previous = compiled.get_num_threads()
+    try:
+        compiled.set_num_threads(threads)
+        assert_matches_twin(a, b, transpose_a, transpose_b)
+        # a batch of the same product, shared or not, takes the same path once per item
+        batch = np.stack([a, a[::-1] if a.shape[0] > 1 else a])
+        assert_matches_twin(batch, b, transpose_a, transpose_b)
+    finally:
+        compiled.set_num_threads(previous)
+
+
 def test_thread_count_and_build_info():
     assert compiled.get_num_threads() >= 1
     with pytest.raises(ValueError, match="set_num_threads"):

@@ -35,7 +35,7 @@ Why this shape is fast:
   many products is split by product instead. Small products run on one thread: waking
   threads costs microseconds.
 * Thin products (a single output column, a batch of one row) cannot fill micro-tiles and
-  give packing nothing to reuse; they take simpler dot-product or axpy loops (Step 5).
+  give packing nothing to reuse; they take an unpacked "thin" kernel or dot products (Step 5).
 
 The register micro-kernel itself is in ``gemm_microkernel.h``.
 """
@@ -75,6 +75,14 @@ cdef extern from "gemm_microkernel.h" nogil:
         Py_ssize_t ldc, int rows, int cols, int accumulate)
     float dot_f32 "tinygan_dot_f32"(const float *x, const float *y, Py_ssize_t length)
     double dot_f64 "tinygan_dot_f64"(const double *x, const double *y, Py_ssize_t length)
+    void thin_f32 "tinygan_thin_f32"(
+        Py_ssize_t rows, Py_ssize_t k, Py_ssize_t length, const float *coef, Py_ssize_t coef_rs,
+        Py_ssize_t coef_cs, const float *src, Py_ssize_t src_rs, float *out, Py_ssize_t out_rs,
+        Py_ssize_t out_cs)
+    void thin_f64 "tinygan_thin_f64"(
+        Py_ssize_t rows, Py_ssize_t k, Py_ssize_t length, const double *coef,
+        Py_ssize_t coef_rs, Py_ssize_t coef_cs, const double *src, Py_ssize_t src_rs,
+        double *out, Py_ssize_t out_rs, Py_ssize_t out_cs)
 
 
 # One source, two instantiations: every function below taking `real` is compiled once for float
@@ -276,14 +284,96 @@ cdef void gemm_in_bands(const real *a, Matrix op_a, const real *b, Matrix op_b, 
 # ---------------------------------------------------------------------------------------------
 # Step 5: thin products. Packing pays for itself by reuse: a packed B panel is reused by all m
 # rows, a packed A block by all n columns. When m or n is tiny (a layer with one output, a
-# batch of one) there is no reuse, and an MR x NR tile would be mostly zero padding. Two
-# simpler loop orders do better there; neither packs more than a column or a row.
+# batch of one) there is no reuse, and an MR x NR tile would be mostly zero padding. The thin
+# kernel (gemm_microkernel.h, section 6) reads the long operand in place along its contiguous
+# axis, keeping the few rows of the result in registers; dot products cover the layouts where
+# that axis is not contiguous. Which one is chosen, and why, is in gemm() (Step 7).
 
 cdef enum Path:
     BLOCKED = 0  # the five loops above
-    DOT = 1      # C[i, j] = dot(row i of A, column j of B): for narrow C (small n)
-    AXPY = 2     # C[i, :] += A[i, p] * B[p, :]: for short C (small m) with row-major B
-    TRANSPOSED_AXPY = 3  # the same for C.T = B.T @ A.T: narrow C with column-major A
+    DOT = 1      # C[i, j] = dot(row i of A, column j of B): thin C whose short side is not
+                 # contiguous, with a long inner dimension (k >= 32)
+    THIN_SHORT = 2   # out = C, coef = op(A), src = op(B): few rows of C (or a tiny k), B's
+                     # rows contiguous
+    THIN_NARROW = 3  # out = C^T, coef = op(B)^T, src = op(A)^T: few columns of C, A's columns
+                     # contiguous (a transposed A, e.g. x.T @ grad)
+    THIN_SHORT_PACKED = 4   # THIN_SHORT after copying op(B) row by row into the workspace
+    THIN_NARROW_PACKED = 5  # THIN_NARROW after copying op(A)^T row by row into the workspace
+
+
+# C is "thin" when its short side has at most this many rows/columns: the thin kernel then
+# re-reads the long operand at most twice (in groups of 8 rows), from cache.
+cdef Py_ssize_t THIN_SIDE = 16
+# With an inner dimension this short (k <= THIN_DEPTH) the thin kernel beats the blocked one at
+# any m and n: packing, and loading/storing each C tile, would cost more than the k FMAs.
+cdef Py_ssize_t THIN_DEPTH = 8
+
+
+cdef inline void thin(Py_ssize_t rows, Py_ssize_t k, Py_ssize_t length, const real *coef,
+                      Py_ssize_t coef_rs, Py_ssize_t coef_cs, const real *src,
+                      Py_ssize_t src_rs, real *out, Py_ssize_t out_rs,
+                      Py_ssize_t out_cs) noexcept nogil:
+    if real is float:
+        thin_f32(rows, k, length, coef, coef_rs, coef_cs, src, src_rs, out, out_rs, out_cs)
+    else:
+        thin_f64(rows, k, length, coef, coef_rs, coef_cs, src, src_rs, out, out_rs, out_cs)
+
+
+cdef void thin_product(Py_ssize_t rows, Py_ssize_t k, Py_ssize_t length, const real *coef,
+                       Py_ssize_t coef_rs, Py_ssize_t coef_cs, const real *src,
+                       Py_ssize_t src_rs, real *out, Py_ssize_t out_rs, Py_ssize_t out_cs,
+                       int num_threads) noexcept nogil:
+    """out[r, l] = sum_p coef[r, p] * src[p, l] (see gemm_microkernel.h, section 6).
+
+    Threads split the long side l into equal chunks of whole cache lines: each thread reads
+    its own columns of src and writes its own columns of out, so nobody waits for anybody.
+    """
+    cdef Py_ssize_t chunk, part, first
+    if num_threads == 1:
+        thin(rows, k, length, coef, coef_rs, coef_cs, src, src_rs, out, out_rs, out_cs)
+        return
+    chunk = round_up(ceil_div(length, num_threads), 64 // sizeof(real))
+    for part in prange(ceil_div(length, chunk), num_threads=num_threads, schedule="static"):
+        first = part * chunk
+        thin(rows, k, min(chunk, length - first), coef, coef_rs, coef_cs, src + first, src_rs,
+             out + first * out_cs, out_rs, out_cs)
+
+
+cdef void gemm_thin_path(const real *a, Matrix op_a, const real *b, Matrix op_b, real *c,
+                         Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, Path path, real *scratch,
+                         int num_threads) noexcept nogil:
+    """One thin product. C = op(A) @ op(B) is computed as
+
+    - THIN_SHORT:  C   = op(A)   @ op(B):   rows of C from rows of B (B row-major);
+    - THIN_NARROW: C^T = op(B)^T @ op(A)^T: rows of C^T (columns of C) from columns of A,
+      written into C through swapped strides (C^T[j, i] is at c + i * n + j). No transpose
+      is ever materialised.
+
+    The _PACKED variants first copy the long operand into `scratch` in the layout the thin
+    kernel reads (contiguous rows): k * n or k * m elements, cheap next to the k * m * n
+    multiply-adds because they are only chosen for short or narrow C.
+    """
+    cdef Py_ssize_t i, j, p
+    if path == THIN_SHORT_PACKED:
+        for p in range(k):
+            for j in range(n):
+                scratch[p * n + j] = b[p * op_b.row_stride + j * op_b.col_stride]
+        b = scratch
+        op_b.row_stride, op_b.col_stride = n, 1
+        path = THIN_SHORT
+    elif path == THIN_NARROW_PACKED:
+        for i in range(m):  # op(A)^T[p, i] = op(A)[i, p]: walk A along its rows
+            for p in range(k):
+                scratch[p * m + i] = a[i * op_a.row_stride + p * op_a.col_stride]
+        a = scratch
+        op_a.row_stride, op_a.col_stride = 1, m
+        path = THIN_NARROW
+    if path == THIN_SHORT:
+        thin_product(m, k, n, a, op_a.row_stride, op_a.col_stride, b, op_b.row_stride,
+                     c, n, 1, num_threads)
+    else:
+        thin_product(n, k, m, b, op_b.col_stride, op_b.row_stride, a, op_a.col_stride,
+                     c, 1, n, num_threads)
 
 
 cdef inline real dot(const real *x, const real *y, Py_ssize_t length) noexcept nogil:
@@ -347,65 +437,6 @@ cdef void gemm_dot_path(const real *a, Matrix op_a, const real *b, Matrix op_b, 
                              row_buffers + threadid() * row_buffer_size)
 
 
-cdef void axpy_path_columns(const real *a, Matrix op_a, const real *b, Matrix op_b, real *c,
-                            Py_ssize_t c_row_stride, Py_ssize_t c_col_stride, Py_ssize_t m,
-                            Py_ssize_t k, Py_ssize_t first_column,
-                            Py_ssize_t end_column) noexcept nogil:
-    """C[i, first:end] = sum_p op(A)[i, p] * op(B)[p, first:end], one row of B at a time.
-
-    op(B) has contiguous rows (col_stride 1), so when C's rows are contiguous too the inner
-    loop is a unit-stride multiply-add over j that the compiler vectorizes; the slice of C's
-    row stays in L1 throughout.
-    """
-    cdef Py_ssize_t i, p, j
-    cdef real a_ip
-    cdef real *c_row
-    cdef const real *b_row
-    for i in range(m):
-        c_row = c + i * c_row_stride
-        for j in range(first_column, end_column):
-            c_row[j * c_col_stride] = 0
-        for p in range(k):
-            a_ip = a[i * op_a.row_stride + p * op_a.col_stride]
-            b_row = b + p * op_b.row_stride
-            if c_col_stride == 1:
-                for j in range(first_column, end_column):
-                    c_row[j] += a_ip * b_row[j]
-            else:
-                for j in range(first_column, end_column):
-                    c_row[j * c_col_stride] += a_ip * b_row[j]
-
-
-cdef void gemm_axpy_path(const real *a, Matrix op_a, const real *b, Matrix op_b, real *c,
-                         Py_ssize_t c_row_stride, Py_ssize_t c_col_stride, Py_ssize_t m,
-                         Py_ssize_t n, Py_ssize_t k, int num_threads) noexcept nogil:
-    """Threads share out the columns of C, in chunks of whole cache lines (64 bytes)."""
-    cdef Py_ssize_t chunk = round_up(ceil_div(n, num_threads), 64 // sizeof(real))
-    cdef Py_ssize_t part
-    if num_threads == 1:
-        axpy_path_columns(a, op_a, b, op_b, c, c_row_stride, c_col_stride, m, k, 0, n)
-    else:
-        for part in prange(ceil_div(n, chunk), num_threads=num_threads, schedule="static"):
-            axpy_path_columns(a, op_a, b, op_b, c, c_row_stride, c_col_stride, m, k,
-                              part * chunk, min(n, (part + 1) * chunk))
-
-
-cdef inline Matrix transposed(Matrix op_x) noexcept nogil:
-    op_x.row_stride, op_x.col_stride = op_x.col_stride, op_x.row_stride
-    return op_x
-
-
-cdef void gemm_transposed_axpy_path(const real *a, Matrix op_a, const real *b, Matrix op_b,
-                                    real *c, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
-                                    int num_threads) noexcept nogil:
-    """Narrow C (small n) with op(A) stored by columns, e.g. x.T @ grad for a 1-output layer.
-
-    C = op(A) @ op(B) is the same as C.T = op(B).T @ op(A).T, and op(A).T has contiguous rows:
-    the axpy path computes C.T, written into C through swapped strides. No data is moved.
-    """
-    gemm_axpy_path(b, transposed(op_b), a, transposed(op_a), c, 1, n, n, m, k, num_threads)
-
-
 # ---------------------------------------------------------------------------------------------
 # Step 6: a batch of products. Many blocked products: one per thread, no waiting on each
 # other. Otherwise: one product after the other, each split across the threads.
@@ -421,14 +452,10 @@ cdef void gemm_batch(const real *a, Matrix op_a, const real *b, Matrix op_b, rea
         for t in range(batch):
             gemm_dot_path(a + t * op_a.batch_stride, op_a, b + t * op_b.batch_stride, op_b,
                           c + t * m * n, m, n, k, a_packs, a_pack_size, b_packs, num_threads)
-    elif path == AXPY:
+    elif path != BLOCKED:
         for t in range(batch):
-            gemm_axpy_path(a + t * op_a.batch_stride, op_a, b + t * op_b.batch_stride, op_b,
-                           c + t * m * n, n, 1, m, n, k, num_threads)
-    elif path == TRANSPOSED_AXPY:
-        for t in range(batch):
-            gemm_transposed_axpy_path(a + t * op_a.batch_stride, op_a, b + t * op_b.batch_stride,
-                                      op_b, c + t * m * n, m, n, k, num_threads)
+            gemm_thin_path(a + t * op_a.batch_stride, op_a, b + t * op_b.batch_stride, op_b,
+                           c + t * m * n, m, n, k, path, a_packs, num_threads)
     elif num_threads == 1:
         for t in range(batch):
             gemm_one_thread(a + t * op_a.batch_stride, op_a, b + t * op_b.batch_stride, op_b,
@@ -514,36 +541,65 @@ def gemm(a, b, transpose_a=False, transpose_b=False):
     cdef Py_ssize_t work = batch * rows * cols * depth
     cdef int num_threads = <int>max(1, min(_num_threads, work // MIN_MULTIPLY_ADDS_PER_THREAD))
 
-    # Which loops: blocked, unless C is too thin to fill micro-tiles (see Step 5).
-    # (With a short inner dimension, k < 32, the blocked path wins anyway: its padded tiles
-    # are cheap, and each dot product or axpy pass would be too short to vectorize well.)
+    # Which loops: blocked, unless C is too thin to fill micro-tiles (see Step 5). A thin C
+    # goes to the thin kernel, which reads its long operand in place along contiguous rows; it
+    # only needs to know which operand is long, and which of its axes is contiguous:
+    #   few rows of C    -> the long operand is B: THIN_SHORT reads B's rows;
+    #   few columns of C -> the long operand is A: THIN_NARROW reads A's columns (C^T = B^T A^T).
+    # When that axis is not contiguous, a long k goes to the dot products (which read along
+    # the other axis), and a short k copies the operand first (the copy is cheap then).
     cdef Path path = BLOCKED
-    if depth < 32:
-        path = BLOCKED
-    elif cols < nr // 4:
-        path = TRANSPOSED_AXPY if op_a.row_stride == 1 and op_a.col_stride != 1 else DOT
-        if cols < nr // 4 and rows < cols * 4:
-            path = DOT  # both tiny: long dot products beat axpy passes over a short row
-    elif rows < MR:
-        path = AXPY if op_b.col_stride == 1 else DOT
+    cdef bint narrow = cols <= THIN_SIDE and cols < rows
+    cdef bint short = rows <= THIN_SIDE and rows <= cols
+    if narrow:
+        if op_a.row_stride == 1:
+            path = THIN_NARROW
+        elif depth >= 32:
+            path = DOT
+        else:
+            path = THIN_NARROW_PACKED
+    elif short:
+        if op_b.col_stride == 1:
+            path = THIN_SHORT
+        elif depth >= 32:
+            path = DOT
+        else:
+            path = THIN_SHORT_PACKED
+    elif depth <= THIN_DEPTH:
+        # a short k, big m and n: one pass of FMAs per C element, nothing for packing to save
+        if op_b.col_stride == 1:
+            path = THIN_SHORT
+        elif op_a.row_stride == 1:
+            path = THIN_NARROW
+        else:
+            path = THIN_SHORT_PACKED
 
     # Workspace, each part a whole number of 64-byte lines so that every part starts aligned.
     # Blocked: one A block per thread, and one B panel per thread (batch-parallel) or a shared
-    # one. Dot: one row of A per thread, and the columns of B.
+    # one. Dot: one row of A per thread, and the columns of B. Thin: the copied operand, if any.
     cdef Py_ssize_t kc = min(KC, depth)
     cdef Py_ssize_t a_pack_size = round_up(round_up(min(MC, rows), MR) * kc, 16)
     cdef Py_ssize_t b_pack_size = round_up(round_up(min(NC, cols), nr) * kc, 16)
     cdef Py_ssize_t b_pack_count = num_threads
-    if path != BLOCKED:
+    if path == DOT:
         a_pack_size = round_up(depth, 16)
-        b_pack_size = round_up(depth * cols, 16) if path == DOT else 0
+        b_pack_size = round_up(depth * cols, 16)
         b_pack_count = 1
+    elif path != BLOCKED:
+        a_pack_size = 0
+        if path == THIN_SHORT_PACKED:
+            a_pack_size = round_up(depth * cols, 16)
+        elif path == THIN_NARROW_PACKED:
+            a_pack_size = round_up(depth * rows, 16)
+        b_pack_size = 0
+        b_pack_count = 0
     cdef Py_ssize_t itemsize = cnp.PyArray_ITEMSIZE(a_array)
+    cdef int a_pack_count = 1 if path >= THIN_SHORT else num_threads
     cdef char *workspace = <char *>aligned_malloc(
-        (num_threads * a_pack_size + b_pack_count * b_pack_size) * itemsize)
+        (a_pack_count * a_pack_size + b_pack_count * b_pack_size) * itemsize)
     if workspace == NULL:
         raise MemoryError("gemm: could not allocate the packing buffers")
-    cdef char *b_packs = workspace + num_threads * a_pack_size * itemsize
+    cdef char *b_packs = workspace + a_pack_count * a_pack_size * itemsize
 
     cdef char *a_data = <char *>cnp.PyArray_DATA(a_array)
     cdef char *b_data = <char *>cnp.PyArray_DATA(b_array)

@@ -309,11 +309,30 @@ TINYGAN_DEFINE_SCALAR_MICROKERNEL(tinygan_microkernel_f64, double, TINYGAN_NR_F6
                 acc[u] += xv * yv;                                                            \
             }                                                                                 \
         }                                                                                     \
-        VEC total = (acc[0] + acc[1]) + (acc[2] + acc[3]);                                    \
-        REAL sum = 0;                                                                         \
-        for (int lane = 0; lane < (VLEN); lane++) {                                           \
-            sum += total[lane];                                                               \
+        for (; p + (VLEN) <= len; p += (VLEN)) { /* then one vector at a time */              \
+            memcpy(&xv, x + p, sizeof xv);                                                    \
+            memcpy(&yv, y + p, sizeof yv);                                                    \
+            acc[0] += xv * yv;                                                                \
         }                                                                                     \
+        if (p < len) { /* and the last, partial vector, padded with zeros (not scalar: a  */  \
+            xv = (VEC){0}; /* scalar tail of up to VLEN-1 dependent adds would cost more */   \
+            yv = (VEC){0}; /* than all the vector steps of a short dot product)          */   \
+            memcpy(&xv, x + p, (len - p) * sizeof(REAL));                                     \
+            memcpy(&yv, y + p, (len - p) * sizeof(REAL));                                     \
+            acc[1] += xv * yv;                                                                \
+            p = len;                                                                          \
+        }                                                                                     \
+        VEC total = (acc[0] + acc[1]) + (acc[2] + acc[3]);                                    \
+        /* Add the lanes pairwise (8+8, 4+4, 2+2, 1+1 for 16 lanes): log2(VLEN) dependent  */ \
+        /* steps instead of VLEN - 1. For short dot products this sum is the slow part.    */ \
+        REAL lanes[VLEN];                                                                     \
+        memcpy(lanes, &total, sizeof lanes);                                                  \
+        for (int width = (VLEN) / 2; width > 0; width /= 2) {                                 \
+            for (int lane = 0; lane < width; lane++) {                                        \
+                lanes[lane] += lanes[lane + width];                                           \
+            }                                                                                 \
+        }                                                                                     \
+        REAL sum = lanes[0];                                                                  \
         for (; p < len; p++) {                                                                \
             sum += x[p] * y[p];                                                               \
         }                                                                                     \
@@ -333,6 +352,150 @@ TINYGAN_DEFINE_DOT(tinygan_dot_f64, double, vf64, TINYGAN_VLEN_F64)
     }
 TINYGAN_DEFINE_DOT(tinygan_dot_f32, float)
 TINYGAN_DEFINE_DOT(tinygan_dot_f64, double)
+#endif
+
+/* ---------------------------------------------------------------------------------------------
+ * 6. The thin kernel, for products with a short side (gemm.pyx's "thin" path):
+ *
+ *        out[r, l] = sum_p coef[r, p] * src[p, l]      for r < rows (few), l < length (many)
+ *
+ *    where each row of src is contiguous (unit stride along l) and coef, out have any strides.
+ *    It is the micro-kernel idea without packing: a few rows of out are kept in registers for
+ *    a strip of U vectors along l, and each step p loads one strip of src (read in place, no
+ *    copy) and does rows * U vector FMAs with the broadcast coef[r, p]. Packing would cost as
+ *    much as the arithmetic here, because a thin product reuses each element of src only
+ *    `rows` times.
+ *
+ *    gemm.pyx maps three shapes onto it: short C (few rows: out = C, coef = A, src = B),
+ *    narrow C (few columns: out = C^T, coef = B^T, src = A^T, so A^T's rows must be A's
+ *    contiguous columns) and short inner dimension k (any m, n: out = C, in groups of rows).
+ *
+ *    Rows go in groups of 8, then 4, 2, 1, so a group never computes padding rows. Fewer rows
+ *    get wider strips (U up to 4 vectors), so there are always at least 4-8 independent
+ *    accumulators: enough FMAs in flight to hide their latency. Along l the work goes in chunks
+ *    of TINYGAN_THIN_CHUNK elements, so the chunk of src that every row group re-reads stays
+ *    in L1/L2.
+ */
+#define TINYGAN_THIN_CHUNK 512
+#if TINYGAN_SIMD_BYTES == 64
+#define TINYGAN_THIN_ACCUMULATORS 16 /* 32 vector registers: 16 accumulators + loads */
+#else
+#define TINYGAN_THIN_ACCUMULATORS 8 /* 16 vector registers */
+#endif
+
+#if defined(__GNUC__)
+/* One group of R rows of out over `length` elements. U vectors per strip, then the tail one
+ * vector (possibly partial) at a time. */
+#define TINYGAN_DEFINE_THIN_ROWS(NAME, REAL, VEC, VLEN, R)                                    \
+    static void NAME(ptrdiff_t k, ptrdiff_t length, const REAL *coef, ptrdiff_t coef_rs,      \
+                     ptrdiff_t coef_cs, const REAL *src, ptrdiff_t src_rs, REAL *out,         \
+                     ptrdiff_t out_rs, ptrdiff_t out_cs)                                      \
+    {                                                                                         \
+        enum { U = (TINYGAN_THIN_ACCUMULATORS / (R)) > 4 ? 4                                  \
+                   : (TINYGAN_THIN_ACCUMULATORS / (R)) < 1 ? 1                                \
+                   : (TINYGAN_THIN_ACCUMULATORS / (R)) };                                     \
+        ptrdiff_t l = 0;                                                                      \
+        for (; l + U * (VLEN) <= length; l += U * (VLEN)) {                                   \
+            VEC acc[R][U];                                                                    \
+            _Pragma("GCC unroll 8") for (int r = 0; r < (R); r++)                             \
+                _Pragma("GCC unroll 4") for (int u = 0; u < U; u++) acc[r][u] = (VEC){0};     \
+            for (ptrdiff_t p = 0; p < k; p++) {                                               \
+                VEC s[U];                                                                     \
+                _Pragma("GCC unroll 4") for (int u = 0; u < U; u++) { /* unaligned, in place */ \
+                    VEC v;                                                                    \
+                    memcpy(&v, src + p * src_rs + l + u * (VLEN), sizeof v);                  \
+                    s[u] = v;                                                                 \
+                }                                                                             \
+                _Pragma("GCC unroll 8") for (int r = 0; r < (R); r++) {                       \
+                    VEC c = (VEC){0} + coef[r * coef_rs + p * coef_cs]; /* broadcast */       \
+                    _Pragma("GCC unroll 4") for (int u = 0; u < U; u++) acc[r][u] += c * s[u]; \
+                }                                                                             \
+            }                                                                                 \
+            /* Stores go through copies of the accumulators: taking the address of acc     */ \
+            /* itself (for memcpy) would make the compiler keep it in memory, not registers. */ \
+            if (out_cs == 1) { /* rows of out contiguous: whole-vector stores */              \
+                _Pragma("GCC unroll 8") for (int r = 0; r < (R); r++)                         \
+                    _Pragma("GCC unroll 4") for (int u = 0; u < U; u++) {                     \
+                        VEC v = acc[r][u];                                                    \
+                        memcpy(out + r * out_rs + l + u * (VLEN), &v, sizeof v);              \
+                    }                                                                         \
+            } else { /* out is C^T: element by element, each C row's entries adjacent */      \
+                _Pragma("GCC unroll 4") for (int u = 0; u < U; u++)                           \
+                    for (int j = 0; j < (VLEN); j++)                                          \
+                        _Pragma("GCC unroll 8") for (int r = 0; r < (R); r++)                 \
+                            out[r * out_rs + (l + u * (VLEN) + j) * out_cs] = acc[r][u][j];   \
+            }                                                                                 \
+        }                                                                                     \
+        for (; l < length; l += (VLEN)) { /* the tail: one vector, maybe partial */           \
+            ptrdiff_t width = length - l < (VLEN) ? length - l : (VLEN);                      \
+            VEC acc[R];                                                                       \
+            for (int r = 0; r < (R); r++) acc[r] = (VEC){0};                                  \
+            for (ptrdiff_t p = 0; p < k; p++) {                                               \
+                VEC s = (VEC){0};                                                             \
+                memcpy(&s, src + p * src_rs + l, width * sizeof(REAL));                       \
+                for (int r = 0; r < (R); r++)                                                 \
+                    acc[r] += ((VEC){0} + coef[r * coef_rs + p * coef_cs]) * s;               \
+            }                                                                                 \
+            for (ptrdiff_t j = 0; j < width; j++)                                             \
+                for (int r = 0; r < (R); r++)                                                 \
+                    out[r * out_rs + (l + j) * out_cs] = acc[r][j];                           \
+        }                                                                                     \
+    }
+#else /* portable scalar version, same contract */
+#define TINYGAN_DEFINE_THIN_ROWS(NAME, REAL, VEC, VLEN, R)                                    \
+    static void NAME(ptrdiff_t k, ptrdiff_t length, const REAL *coef, ptrdiff_t coef_rs,      \
+                     ptrdiff_t coef_cs, const REAL *src, ptrdiff_t src_rs, REAL *out,         \
+                     ptrdiff_t out_rs, ptrdiff_t out_cs)                                      \
+    {                                                                                         \
+        for (int r = 0; r < (R); r++)                                                         \
+            for (ptrdiff_t l = 0; l < length; l++) {                                          \
+                REAL sum = 0;                                                                 \
+                for (ptrdiff_t p = 0; p < k; p++)                                             \
+                    sum += coef[r * coef_rs + p * coef_cs] * src[p * src_rs + l];             \
+                out[r * out_rs + l * out_cs] = sum;                                           \
+            }                                                                                 \
+    }
+#endif
+
+/* The whole thin product: chunks along l, and in each chunk the rows in groups of 8/4/2/1. */
+#define TINYGAN_DEFINE_THIN(NAME, REAL, VEC, VLEN)                                            \
+    TINYGAN_DEFINE_THIN_ROWS(NAME##_rows8, REAL, VEC, VLEN, 8)                                \
+    TINYGAN_DEFINE_THIN_ROWS(NAME##_rows4, REAL, VEC, VLEN, 4)                                \
+    TINYGAN_DEFINE_THIN_ROWS(NAME##_rows2, REAL, VEC, VLEN, 2)                                \
+    TINYGAN_DEFINE_THIN_ROWS(NAME##_rows1, REAL, VEC, VLEN, 1)                                \
+    static void NAME(ptrdiff_t rows, ptrdiff_t k, ptrdiff_t length, const REAL *coef,         \
+                     ptrdiff_t coef_rs, ptrdiff_t coef_cs, const REAL *src, ptrdiff_t src_rs, \
+                     REAL *out, ptrdiff_t out_rs, ptrdiff_t out_cs)                           \
+    {                                                                                         \
+        for (ptrdiff_t l = 0; l < length; l += TINYGAN_THIN_CHUNK) {                          \
+            ptrdiff_t len = length - l < TINYGAN_THIN_CHUNK ? length - l : TINYGAN_THIN_CHUNK; \
+            const REAL *s = src + l;                                                          \
+            REAL *o = out + l * out_cs;                                                       \
+            ptrdiff_t r = 0;                                                                  \
+            for (; r + 8 <= rows; r += 8)                                                     \
+                NAME##_rows8(k, len, coef + r * coef_rs, coef_rs, coef_cs, s, src_rs,         \
+                             o + r * out_rs, out_rs, out_cs);                                 \
+            if (rows - r >= 4) {                                                              \
+                NAME##_rows4(k, len, coef + r * coef_rs, coef_rs, coef_cs, s, src_rs,         \
+                             o + r * out_rs, out_rs, out_cs);                                 \
+                r += 4;                                                                       \
+            }                                                                                 \
+            if (rows - r >= 2) {                                                              \
+                NAME##_rows2(k, len, coef + r * coef_rs, coef_rs, coef_cs, s, src_rs,         \
+                             o + r * out_rs, out_rs, out_cs);                                 \
+                r += 2;                                                                       \
+            }                                                                                 \
+            if (rows - r >= 1)                                                                \
+                NAME##_rows1(k, len, coef + r * coef_rs, coef_rs, coef_cs, s, src_rs,         \
+                             o + r * out_rs, out_rs, out_cs);                                 \
+        }                                                                                     \
+    }
+#if defined(__GNUC__)
+TINYGAN_DEFINE_THIN(tinygan_thin_f32, float, vf32, TINYGAN_VLEN_F32)
+TINYGAN_DEFINE_THIN(tinygan_thin_f64, double, vf64, TINYGAN_VLEN_F64)
+#else
+TINYGAN_DEFINE_THIN(tinygan_thin_f32, float, float, 1)
+TINYGAN_DEFINE_THIN(tinygan_thin_f64, double, double, 1)
 #endif
 
 /* What build_info() reports: were OpenMP and -march=native used (setup.py defines the
