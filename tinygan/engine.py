@@ -78,12 +78,12 @@ class Tensor:
         out.grad = None
         out.name = None
         out._op = op
-        if _GradMode.enabled and any(p.requires_grad for p in parents):
+        if _GradMode.enabled and any([p.requires_grad for p in parents]):
             out.requires_grad = True
             out._parents = parents
             # The input arrays as this op saw them: an optimizer that later replaces p.data
             # cannot change what this node's backward computes with.
-            out._saved = tuple(p.data for p in parents)
+            out._saved = tuple([p.data for p in parents])
             out._backward = backward
         else:
             out.requires_grad = False
@@ -374,10 +374,13 @@ class Tensor:
     def transpose(self, *axes):
         """Permute the axes (reverse them when none are given), as ``np.transpose``."""
         axes = axes[0] if len(axes) == 1 and isinstance(axes[0], tuple | list) else axes
-        axes = tuple(range(self.ndim))[::-1] if not axes else tuple(a % self.ndim for a in axes)
-        if sorted(axes) != list(range(self.ndim)):
+        ndim = self.data.ndim
+        axes = tuple(range(ndim - 1, -1, -1)) if not axes else tuple(a % ndim for a in axes)
+        if sorted(axes) != list(range(ndim)):
             raise ValueError(f"transpose: {axes} is not a permutation of the axes of {self.shape}")
-        inverse = tuple(np.argsort(axes))
+        inverse = [0] * ndim  # axis axes[i] of the input became axis i of the output
+        for i, axis in enumerate(axes):
+            inverse[axis] = i
 
         def backward(g, out, a_):
             return (g.transpose(inverse),)
