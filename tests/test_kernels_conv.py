@@ -10,6 +10,7 @@ On top, hypothesis compares compiled and twin on many random shapes, and the bad
 check that every mistake is reported with the op's name, what was expected and what was given.
 """
 
+import importlib
 import os
 import subprocess
 import sys
@@ -402,3 +403,39 @@ def test_bad_input_is_reported(module, call, error, message):
     with pytest.raises(error) as caught:
         call(module)
     assert str(caught.value) == message
+
+
+@needs_compiled
+def test_the_python_callable_helpers_refuse_geometry_that_does_not_fit():
+    conv = importlib.import_module("tinygan._kernels.conv")
+    with pytest.raises(ValueError, match="do not fit a padded 4x4 input"):
+        conv._im2col(np.ones((1, 1, 4, 4)), np.empty((1, 1)), np.empty((1, 1)),
+                     3, 3, 1, 1, 0, 0, 1000, 1000)
+    with pytest.raises(ValueError, match="column matrix is"):
+        conv._col2im(np.ones((9, 5)), np.empty((1, 1, 4, 4)), np.empty((8, 16)),
+                     3, 3, 1, 1, 0, 0, 2, 2)
+    with pytest.raises(ValueError, match="expected \\(3, 2, 4\\)"):
+        conv._swap_first_axes(np.ones((2, 3, 4)), np.empty((1, 1, 1)))
+
+
+@needs_compiled
+def test_set_num_threads_reaches_the_convolution():
+    import tinygan
+
+    conv = importlib.import_module("tinygan._kernels.conv")
+    before = tinygan.kernels.get_num_threads()
+    try:
+        tinygan.kernels.set_num_threads(1)
+        assert conv.get_num_threads() == 1
+    finally:
+        tinygan.kernels.set_num_threads(before)
+
+
+def test_a_bad_thread_count_in_the_environment_warns_and_imports():
+    env = dict(os.environ, TINYGAN_NUM_THREADS="abc", PYTHONPATH=str(ROOT))
+    result = subprocess.run(
+        [sys.executable, "-c", "import tinygan; print(tinygan.kernels.get_num_threads())"],
+        env=env, capture_output=True, text=True, check=True, cwd=ROOT,
+    )
+    assert "is not a positive integer" in result.stderr
+    assert int(result.stdout) >= 1

@@ -24,8 +24,9 @@ the rows (c, p, q) of ``cols`` in the columns of image n, and the plane dx[n, c]
 gradient, so no two threads ever write the same memory: the scatter-add of col2im needs no
 atomics and no locks.
 
-Threads: ``TINYGAN_NUM_THREADS`` from the environment, else ``os.cpu_count()``; read once, at
-import. Built without OpenMP, the loops run on one thread with the same results.
+Threads: the GEMM's setting (``TINYGAN_NUM_THREADS``, else every core; changed with
+``tinygan.kernels.set_num_threads``). Built without OpenMP, the loops run on one thread with
+the same results.
 """
 
 import os
@@ -37,27 +38,13 @@ from cython cimport floating
 
 from .conv_numpy import check_conv2d, check_conv2d_grad_input, check_conv2d_grad_weight
 from .gemm import gemm as _gemm
-
-
-def _threads_from_env():
-    value = os.environ.get("TINYGAN_NUM_THREADS", "").strip()
-    if not value:
-        return os.cpu_count() or 1
-    try:
-        count = int(value)
-    except ValueError:
-        count = 0
-    if count < 1:
-        raise ValueError(f"TINYGAN_NUM_THREADS must be an integer >= 1, got {value!r}")
-    return count
-
-
-cdef int _num_threads = _threads_from_env()
+from .gemm import get_num_threads as _gemm_threads
 
 
 def get_num_threads():
-    """Threads that im2col and col2im use (fixed at import, from TINYGAN_NUM_THREADS)."""
-    return _num_threads
+    """Threads of im2col and col2im: the GEMM's setting (TINYGAN_NUM_THREADS, set_num_threads),
+    so one number governs every compiled kernel."""
+    return _gemm_threads()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -71,6 +58,30 @@ def get_num_threads():
 # Each thread has its own scratch row, `scratch[threadid()]`, so threads never share one.
 
 
+def _check_windows(what, Py_ssize_t rows, Py_ssize_t columns, Py_ssize_t N, Py_ssize_t C,
+                   Py_ssize_t H, Py_ssize_t W, Py_ssize_t scratch_rows,
+                   Py_ssize_t scratch_columns, Py_ssize_t kH, Py_ssize_t kW,
+                   Py_ssize_t sH, Py_ssize_t sW, Py_ssize_t pH, Py_ssize_t pW,
+                   Py_ssize_t H_out, Py_ssize_t W_out, int threads):
+    """Refuse any geometry under which the loops below would step outside an array.
+
+    conv2d and its gradients call these helpers only after conv_numpy's checks, so this never
+    fires for them; it guards the helpers themselves, which Python code can also call.
+    """
+    if min(kH, kW, sH, sW) < 1 or min(pH, pW, H_out, W_out) < 0:
+        raise ValueError(f"{what}: kernel and stride must be >= 1, padding and output >= 0")
+    if (H_out and (H_out - 1) * sH + kH > H + 2 * pH) or (
+            W_out and (W_out - 1) * sW + kW > W + 2 * pW):
+        raise ValueError(f"{what}: windows of {kH}x{kW}, stride ({sH}, {sW}) for a "
+                         f"{H_out}x{W_out} output do not fit a padded {H}x{W} input")
+    if rows != C * kH * kW or columns != N * H_out * W_out:
+        raise ValueError(f"{what}: the column matrix is ({rows}, {columns}), expected "
+                         f"({C * kH * kW}, {N * H_out * W_out})")
+    if scratch_rows < threads or scratch_columns < (H + 2 * pH) * (W + 2 * pW):
+        raise ValueError(f"{what}: scratch of shape {(scratch_rows, scratch_columns)} is too small "
+                         f"for {threads} threads of {(H + 2 * pH) * (W + 2 * pW)} pixels")
+
+
 def _im2col(const floating[:, :, :, ::1] x, floating[:, ::1] cols, floating[:, ::1] scratch,
             Py_ssize_t kH, Py_ssize_t kW, Py_ssize_t sH, Py_ssize_t sW,
             Py_ssize_t pH, Py_ssize_t pW, Py_ssize_t H_out, Py_ssize_t W_out):
@@ -80,13 +91,16 @@ def _im2col(const floating[:, :, :, ::1] x, floating[:, ::1] cols, floating[:, :
     (threads, (H + 2*pH) * (W + 2*pW)).
     """
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
+    cdef int threads = _gemm_threads()
+    _check_windows("im2col", cols.shape[0], cols.shape[1], N, C, H, W, scratch.shape[0],
+                   scratch.shape[1], kH, kW, sH, sW, pH, pW, H_out, W_out, threads)
     cdef Py_ssize_t Wp = W + 2 * pW, plane = (H + 2 * pH) * Wp
     cdef Py_ssize_t L = H_out * W_out  # columns per image
     cdef Py_ssize_t nc, n, c, p, q, i, j, h
     cdef floating* pad
     cdef const floating* src
     cdef floating* dst
-    for nc in prange(N * C, nogil=True, schedule="guided", num_threads=_num_threads):
+    for nc in prange(N * C, nogil=True, schedule="guided", num_threads=threads):
         n = nc // C
         c = nc % C
         pad = &scratch[threadid(), 0]
@@ -117,13 +131,16 @@ def _col2im(const floating[:, ::1] dcols, floating[:, :, :, ::1] dx, floating[:,
     its own thread's scratch), so these additions never race.
     """
     cdef Py_ssize_t N = dx.shape[0], C = dx.shape[1], H = dx.shape[2], W = dx.shape[3]
+    cdef int threads = _gemm_threads()
+    _check_windows("col2im", dcols.shape[0], dcols.shape[1], N, C, H, W, scratch.shape[0],
+                   scratch.shape[1], kH, kW, sH, sW, pH, pW, H_out, W_out, threads)
     cdef Py_ssize_t Wp = W + 2 * pW, plane = (H + 2 * pH) * Wp
     cdef Py_ssize_t L = H_out * W_out
     cdef Py_ssize_t nc, n, c, p, q, i, j, h
     cdef floating* pad
     cdef const floating* src
     cdef floating* dst
-    for nc in prange(N * C, nogil=True, schedule="guided", num_threads=_num_threads):
+    for nc in prange(N * C, nogil=True, schedule="guided", num_threads=threads):
         n = nc // C
         c = nc % C
         pad = &scratch[threadid(), 0]
@@ -152,7 +169,11 @@ def _swap_first_axes(const floating[:, :, ::1] src, floating[:, :, ::1] dst):
     """dst[b, a, k] = src[a, b, k]: (A, B, K) -> (B, A, K)."""
     cdef Py_ssize_t A = src.shape[0], B = src.shape[1], K = src.shape[2]
     cdef Py_ssize_t a, b, k
-    for b in prange(B, nogil=True, schedule="guided", num_threads=_num_threads):
+    cdef int threads = _gemm_threads()
+    if dst.shape[0] != B or dst.shape[1] != A or dst.shape[2] != K:
+        actual = (dst.shape[0], dst.shape[1], dst.shape[2])
+        raise ValueError(f"swap_first_axes: dst has shape {actual}, expected {(B, A, K)}")
+    for b in prange(B, nogil=True, schedule="guided", num_threads=threads):
         for a in range(A):
             for k in range(K):
                 dst[b, a, k] = src[a, b, k]
@@ -177,7 +198,7 @@ def _rows_to_batch(rows, N, H, W):
 def _scratch(geometry, dtype):
     """One zero-bordered plane per thread, for im2col / col2im."""
     (H, W), (pH, pW) = geometry.in_hw, geometry.padding
-    return np.empty((_num_threads, (H + 2 * pH) * (W + 2 * pW)), dtype=dtype)
+    return np.empty((_gemm_threads(), (H + 2 * pH) * (W + 2 * pW)), dtype=dtype)
 
 
 def _cols_of(x, geometry):
