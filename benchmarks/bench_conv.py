@@ -17,7 +17,6 @@ with ``conv2d(z, w) = A z``,
 - grad weight:  ``d<g, A^T x>/dw = d<A g, x>/dw = conv2d_grad_weight(g, x, kernel_hw)``.
 """
 
-import os
 import sys
 import time
 from pathlib import Path
@@ -26,21 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-# Two thread pools share the cores while conv.pyx's GEMM seam is NumPy's matmul: OpenMP's (for
-# im2col/col2im) and OpenBLAS's (for the GEMM). By default an OpenMP worker keeps spinning for
-# a few milliseconds after each parallel loop, taking a core from the OpenBLAS thread that
-# runs next, and the other way round, which makes both several times slower. "PASSIVE" makes our
-# workers sleep instead. OpenMP reads this once, when it loads (with conv), so the variable is
-# set just for that import: torch, imported after, keeps its own default. Set OMP_WAIT_POLICY
-# yourself to override. Once the project's GEMM (on the same OpenMP pool) is plugged in, this
-# is no longer needed.
-_user_policy = os.environ.get("OMP_WAIT_POLICY")
-os.environ["OMP_WAIT_POLICY"] = _user_policy or "PASSIVE"
 from tinygan._kernels import conv, conv_numpy  # noqa: E402
-
-if _user_policy is None:
-    del os.environ["OMP_WAIT_POLICY"]
-WAIT_POLICY = _user_policy or "PASSIVE"
 
 try:
     import torch
@@ -126,7 +111,7 @@ def main():
         torch.set_num_threads(threads)
     print(
         f"tinygan conv benchmark: batch {BATCH}, {np.dtype(DTYPE).name}, kernel 4x4, "
-        f"stride 2, padding 1, {threads} threads, OMP_WAIT_POLICY={WAIT_POLICY} (tinygan)"
+        f"stride 2, padding 1, {threads} threads"
         + (f", torch {torch.__version__}" if torch is not None else ", torch not installed")
     )
     print(

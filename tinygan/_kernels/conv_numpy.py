@@ -262,7 +262,7 @@ def conv2d_grad_input(grad_out, weight, input_hw, stride=(1, 1), padding=(0, 0))
     )
     for p in range(kH):
         for q in range(kW):
-            contribution = np.einsum("noij,oc->ncij", grad_out, weight[:, :, p, q])
+            contribution = np.einsum("noij,oc->ncij", grad_out, weight[:, :, p, q], optimize=True)
             grad_pad[:, :, p : p + sH * H_out : sH, q : q + sW * W_out : sW] += contribution
     return np.ascontiguousarray(grad_pad[:, :, pH : pH + H, pW : pW + W])
 
