@@ -15,6 +15,10 @@ the twins: a student can then step through every multiply in a debugger, and a t
 the two implementations on the same input.
 
 This layer works on plain ``np.ndarray`` s only; it knows nothing of Tensors or graphs.
+
+(``tinygan._kernels.gemm`` is the dispatching function below, which hides the compiled module
+of the same name; to open that module itself use
+``importlib.import_module("tinygan._kernels.gemm")``.)
 """
 
 import importlib
