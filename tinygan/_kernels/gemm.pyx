@@ -171,15 +171,23 @@ cdef void pack_b_sliver(const real *b, Matrix op_b, Py_ssize_t kc, Py_ssize_t co
                         real *sliver) noexcept nogil:
     """sliver[p * NR + j] = op(B)[p, j] for p < kc, j < cols; zeros for cols <= j < NR."""
     cdef Py_ssize_t nr = tile_cols(sliver)
-    cdef Py_ssize_t j, p
+    cdef Py_ssize_t j, p, step, first, last
     cdef const real *src
     if cols < nr:
         memset(sliver, 0, nr * kc * sizeof(real))
     if op_b.row_stride == 1 and op_b.col_stride != 1:  # columns contiguous (a transposed B)
-        for j in range(cols):
-            src = b + j * op_b.col_stride
-            for p in range(kc):
-                sliver[p * nr + j] = src[p]
+        # This is a transpose: each column of B becomes a stride-NR column of the sliver. Going
+        # down one whole column at a time would write kc different cache lines per column (96
+        # KiB for kc = 384: more than L1 holds), and the next column would find them evicted.
+        # So go in steps of 16 rows: the 16 lines being written stay in L1 while every column
+        # visits them, and each column's 16 values are one cache line of B.
+        for step in range(ceil_div(kc, 16)):
+            first = step * 16
+            last = min(first + 16, kc)
+            for j in range(cols):
+                src = b + j * op_b.col_stride
+                for p in range(first, last):
+                    sliver[p * nr + j] = src[p]
     else:  # rows contiguous (the usual row-major B), or neither
         for p in range(kc):
             src = b + p * op_b.row_stride

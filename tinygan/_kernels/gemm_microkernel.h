@@ -164,10 +164,14 @@ static inline void tinygan_microkernel_f32(ptrdiff_t kc, const float *a_sliver,
         const float *a_col = a_sliver + p * MR;
 #pragma GCC unroll 8
         for (int r = 0; r < MR; r++) {
-            vf32 a_broadcast = (vf32){0} + a_col[r]; /* the scalar copied into every lane */
+            /* scalar * vector: the scalar is broadcast to every lane. Written this way (not
+             * as `(vf32){0} + a`, which C must compute as an addition: -0.0 + 0 is +0.0) the
+             * compiler reads A[r, p] straight from memory into the FMA ({1to16} broadcast
+             * operand): no separate add and shuffle instructions competing with the FMAs. */
+            const float a_value = a_col[r];
 #pragma GCC unroll 8
             for (int v = 0; v < NV; v++) {
-                acc[r][v] += a_broadcast * b[v]; /* one FMA instruction */
+                acc[r][v] += a_value * b[v]; /* one FMA instruction */
             }
         }
     }
@@ -229,10 +233,10 @@ static inline void tinygan_microkernel_f64(ptrdiff_t kc, const double *a_sliver,
         const double *a_col = a_sliver + p * MR;
 #pragma GCC unroll 8
         for (int r = 0; r < MR; r++) {
-            vf64 a_broadcast = (vf64){0} + a_col[r];
+            const double a_value = a_col[r];
 #pragma GCC unroll 8
             for (int v = 0; v < NV; v++) {
-                acc[r][v] += a_broadcast * b[v];
+                acc[r][v] += a_value * b[v];
             }
         }
     }
@@ -407,7 +411,7 @@ TINYGAN_DEFINE_DOT(tinygan_dot_f64, double)
                     s[u] = v;                                                                 \
                 }                                                                             \
                 _Pragma("GCC unroll 8") for (int r = 0; r < (R); r++) {                       \
-                    VEC c = (VEC){0} + coef[r * coef_rs + p * coef_cs]; /* broadcast */       \
+                    const REAL c = coef[r * coef_rs + p * coef_cs]; /* broadcast by c * s */  \
                     _Pragma("GCC unroll 4") for (int u = 0; u < U; u++) acc[r][u] += c * s[u]; \
                 }                                                                             \
             }                                                                                 \
@@ -434,7 +438,7 @@ TINYGAN_DEFINE_DOT(tinygan_dot_f64, double)
                 VEC s = (VEC){0};                                                             \
                 memcpy(&s, src + p * src_rs + l, width * sizeof(REAL));                       \
                 for (int r = 0; r < (R); r++)                                                 \
-                    acc[r] += ((VEC){0} + coef[r * coef_rs + p * coef_cs]) * s;               \
+                    acc[r] += coef[r * coef_rs + p * coef_cs] * s;                            \
             }                                                                                 \
             for (ptrdiff_t j = 0; j < width; j++)                                             \
                 for (int r = 0; r < (R); r++)                                                 \
