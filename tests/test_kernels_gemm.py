@@ -153,6 +153,8 @@ def test_misaligned_and_odd_strided_views():
         assert_matches_twin(np.eye(10, dtype=operand.dtype), operand, transpose_b=True)
 
 
+@pytest.mark.skipif(not compiled.build_info()["openmp"],
+                    reason="built without OpenMP: there is only one thread to compare with")
 def test_same_result_with_one_and_several_threads():
     rng = np.random.default_rng(3)
     a = rng.standard_normal((MC * 3 + 1, 300)).astype(np.float32)
