@@ -101,6 +101,13 @@ def _out_hw(op, in_hw, kernel_hw, stride, padding):
     return tuple(out)
 
 
+def _geometry(op, batch, in_channels, out_channels, in_hw, kernel_hw, stride, padding):
+    """The ConvGeometry of one convolution, its output size computed (and checked) here."""
+    out_hw = _out_hw(op, in_hw, kernel_hw, stride, padding)
+    return ConvGeometry(batch, in_channels, out_channels, in_hw, kernel_hw, stride, padding,
+                        out_hw)
+
+
 def _positive_dims(op, name, a, axes, what):
     for axis, label in zip(axes, what, strict=True):
         if a.shape[axis] < 1:
@@ -128,16 +135,8 @@ def check_conv2d(x, weight, stride, padding, op="conv2d"):
             f"(input shape {x.shape}, weight shape {weight.shape})"
         )
     in_hw, kernel_hw = x.shape[2:], weight.shape[2:]
-    geometry = ConvGeometry(
-        x.shape[0],
-        x.shape[1],
-        weight.shape[0],
-        in_hw,
-        kernel_hw,
-        stride,
-        padding,
-        _out_hw(op, in_hw, kernel_hw, stride, padding),
-    )
+    geometry = _geometry(op, x.shape[0], x.shape[1], weight.shape[0], in_hw, kernel_hw,
+                         stride, padding)
     return np.ascontiguousarray(x), np.ascontiguousarray(weight), geometry
 
 
@@ -172,16 +171,8 @@ def check_conv2d_grad_input(grad_out, weight, input_hw, stride, padding, op="con
             f"{weight.shape[0]} output channels (weight shape {weight.shape})"
         )
     kernel_hw = weight.shape[2:]
-    geometry = ConvGeometry(
-        grad_out.shape[0],
-        weight.shape[1],
-        weight.shape[0],
-        in_hw,
-        kernel_hw,
-        stride,
-        padding,
-        _out_hw(op, in_hw, kernel_hw, stride, padding),
-    )
+    geometry = _geometry(op, grad_out.shape[0], weight.shape[1], weight.shape[0], in_hw, kernel_hw,
+                         stride, padding)
     _check_grad_out_hw(op, grad_out, geometry)
     return np.ascontiguousarray(grad_out), np.ascontiguousarray(weight), geometry
 
@@ -201,16 +192,8 @@ def check_conv2d_grad_weight(x, grad_out, kernel_hw, stride, padding, op="conv2d
             f"{op}: input has batch {x.shape[0]} but grad_out has batch {grad_out.shape[0]}"
         )
     in_hw = x.shape[2:]
-    geometry = ConvGeometry(
-        x.shape[0],
-        x.shape[1],
-        grad_out.shape[1],
-        in_hw,
-        kernel_hw,
-        stride,
-        padding,
-        _out_hw(op, in_hw, kernel_hw, stride, padding),
-    )
+    geometry = _geometry(op, x.shape[0], x.shape[1], grad_out.shape[1], in_hw, kernel_hw,
+                         stride, padding)
     _check_grad_out_hw(op, grad_out, geometry)
     return np.ascontiguousarray(x), np.ascontiguousarray(grad_out), geometry
 
