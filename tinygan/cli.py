@@ -2,7 +2,7 @@
 
 Commands:
   demo   check an MLP's gradients against central differences, then train it with plain
-         gradient descent on a 2-D data set that needs no download, and report what it learned
+         gradient descent (SGD) on a 2-D data set that needs no download, and report what it learned
   info   which kernels are active, the thread count and what the build compiled in
 """
 
@@ -12,8 +12,9 @@ import time
 
 import numpy as np
 
-from . import kernels
-from .creation import randn
+from . import functional as F
+from . import kernels, nn, optim
+from .autograd import no_grad
 from .engine import tensor
 from .gradcheck import gradcheck
 from .random import generator, manual_seed
@@ -28,29 +29,13 @@ def two_rings(n, rng, noise=0.08):
     return points, labels.astype(np.float64)
 
 
-def init_mlp(sizes, dtype):
-    """Weights (out, in) with PyTorch's default scale 1/sqrt(fan_in), biases zero."""
-    params = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
-        weight = randn(fan_out, fan_in, dtype=dtype) * (1 / np.sqrt(fan_in))
-        params += [tensor(weight.data, requires_grad=True),
-                   tensor(np.zeros(fan_out, dtype), requires_grad=True)]
-    return params
-
-
-def mlp_logits(x, params):
-    """h_{l+1} = tanh(h_l W_l^T + b_l); the last layer is linear and gives the logit."""
-    h = x
-    for i in range(0, len(params), 2):
-        h = h @ params[i].T + params[i + 1]
-        if i < len(params) - 2:
-            h = h.tanh()
-    return h.reshape(-1)
-
-
-def bce_with_logits(logits, y):
-    """Mean of -y log s(l) - (1-y) log(1 - s(l)), with log s(l) = logsigmoid(l) (stable)."""
-    return -(y * logits.logsigmoid() + (1 - y) * (-logits).logsigmoid()).mean()
+def mlp(hidden, dtype):
+    """2 -> hidden -> hidden -> 1 with Tanh; the output is a logit (no sigmoid)."""
+    return nn.Sequential(
+        nn.Dense(2, hidden, dtype=dtype), nn.Tanh(),
+        nn.Dense(hidden, hidden, dtype=dtype), nn.Tanh(),
+        nn.Dense(hidden, 1, dtype=dtype),
+    )
 
 
 def demo(args):
@@ -60,9 +45,14 @@ def demo(args):
 
     # 1. The derivatives the training will follow, checked against central differences.
     small_x, small_y = two_rings(8, rng)
-    params64 = init_mlp((2, 4, 4, 1), np.float64)
-    check = gradcheck(lambda *p: bce_with_logits(mlp_logits(tensor(small_x), p), small_y),
-                      params64)
+    small = mlp(4, np.float64)
+    params = list(small.parameters())
+    # gradcheck perturbs each parameter's data in turn; the model reads it on every call
+    check = gradcheck(
+        lambda *_: F.binary_cross_entropy_with_logits(small(tensor(small_x)).reshape(-1),
+                                                      small_y),
+        params,
+    )
     print(f"1. gradient check of BCE(MLP(x)) w.r.t. all {check.checked} weights and biases: "
           f"{'passed' if check else 'FAILED'} (max abs error {check.max_abs_error:.1e}, "
           f"max rel error {check.max_rel_error:.1e})")
@@ -70,23 +60,23 @@ def demo(args):
     # 2. Plain full-batch gradient descent in float32, the way every optimiser starts.
     x_train, y_train = two_rings(1024, rng)
     x_test, y_test = two_rings(1024, rng)
-    params = init_mlp((2, 32, 32, 1), np.float32)
+    model = mlp(32, np.float32)
+    optimizer = optim.SGD(model.parameters(), lr=args.lr)
     x = tensor(x_train, dtype=np.float32)  # NumPy data is float64; train in float32
     y = tensor(y_train, dtype=np.float32)
     start = time.perf_counter()
     print(f"2. training for {args.steps} steps, learning rate {args.lr}:")
     for step in range(args.steps + 1):
-        loss = bce_with_logits(mlp_logits(x, params), y)
-        for p in params:
-            p.zero_grad()
+        loss = F.binary_cross_entropy_with_logits(model(x).reshape(-1), y)
+        optimizer.zero_grad()
         loss.backward()
-        for p in params:
-            p.data -= args.lr * p.grad
+        optimizer.step()
         if step % max(args.steps // 5, 1) == 0:
             print(f"   step {step:5d}   loss {loss.item():.4f}")
     seconds = time.perf_counter() - start
 
-    logits = mlp_logits(tensor(x_test, dtype=np.float32), params).data
+    with no_grad():
+        logits = model(tensor(x_test, dtype=np.float32)).data.reshape(-1)
     accuracy = float(((logits > 0) == (y_test > 0.5)).mean())
     print(f"3. accuracy on 1024 new points: {accuracy:.1%} (chance: 50%), "
           f"trained in {seconds:.1f} s with {kernels.active()} kernels")
