@@ -147,7 +147,7 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=Fa
     An input that the outputs do not depend on raises an error, or gives None with
     ``allow_unused=True``.
     """
-    from .engine import Tensor, as_tensor  # the engine's Tensor; autograd is the layer it uses
+    from .engine import Tensor  # the engine's Tensor; autograd is the layer it uses
 
     single_input = isinstance(inputs, Tensor)
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
@@ -171,7 +171,7 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=Fa
                     "of the same shape"
                 )
             g = np.ones_like(out.data)
-        g = as_tensor(g, dtype=out.dtype).data if not isinstance(g, Tensor) else g.data
+        g = np.asarray(g.data if isinstance(g, Tensor) else g, dtype=out.dtype)
         if g.shape != out.shape:
             raise ValueError(f"grad: grad_output shape {g.shape} differs from output {out.shape}")
         seeds.append(Tensor(g) if create_graph else g)

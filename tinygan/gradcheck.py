@@ -103,10 +103,9 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
     """
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     differentiable = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
-    outputs = _as_tuple(fn(*inputs))
-    if grad_outputs is None:
+    if grad_outputs is None:  # one evaluation, for the outputs' shapes
         rng = np.random.default_rng(1234)  # its own generator: a check must not move the seed
-        grad_outputs = [Tensor(rng.standard_normal(o.shape)) for o in outputs]
+        grad_outputs = [Tensor(rng.standard_normal(o.shape)) for o in _as_tuple(fn(*inputs))]
     elif isinstance(grad_outputs, Tensor | np.ndarray):
         grad_outputs = [grad_outputs]
 
