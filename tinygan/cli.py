@@ -1,86 +1,209 @@
-"""The command line: ``python -m tinygan <command>`` (or ``tinygan <command>``).
+"""The command line: ``tinygan <command>`` (or ``python -m tinygan <command>``).
 
 Commands:
-  demo   check an MLP's gradients against central differences, then train it with plain
-         gradient descent (SGD) on a 2-D data set that needs no download, and report what it learned
-  info   which kernels are active, the thread count and what the build compiled in
+  demo    check the GAN's gradients against central differences, then train a GAN on the ring
+          of 8 Gaussians for about a minute and report the modes it captured (no download)
+  train   train a GAN on a toy data set; write config, checkpoint, history, metrics, figures
+  sample  draw samples from a trained generator into a .npy file
+  info    which kernels are active, the thread count and what the build compiled in
+
+A bad argument prints one line naming what was expected and exits with code 2.
 """
 
 import argparse
+import json
+import os
 import sys
 import time
+import tomllib
+from dataclasses import asdict
 
 import numpy as np
 
-from . import functional as F
-from . import kernels, nn, optim
-from .autograd import no_grad
+from . import kernels, runs
+from .checkpoint import CheckpointError
 from .engine import tensor
+from .gan import TrainingDiverged, discriminator_loss, generator_loss
 from .gradcheck import gradcheck
-from .random import generator, manual_seed
+from .models import MLPDiscriminator, MLPGenerator
+from .random import manual_seed
+
+EXIT_BAD_ARGUMENT = 2
 
 
-def two_rings(n, rng, noise=0.08):
-    """n points on two concentric rings (radius 0.5: class 0, radius 1: class 1), with noise."""
-    labels = rng.integers(0, 2, n)
-    angles = rng.uniform(0, 2 * np.pi, n)
-    radii = np.where(labels == 1, 1.0, 0.5) + noise * rng.standard_normal(n)
-    points = np.stack([radii * np.cos(angles), radii * np.sin(angles)], axis=1)
-    return points, labels.astype(np.float64)
+class UsageError(Exception):
+    """A bad command-line argument: reported in one line, exit code 2."""
 
 
-def mlp(hidden, dtype):
-    """2 -> hidden -> hidden -> 1 with Tanh; the output is a logit (no sigmoid)."""
-    return nn.Sequential(
-        nn.Dense(2, hidden, dtype=dtype), nn.Tanh(),
-        nn.Dense(hidden, hidden, dtype=dtype), nn.Tanh(),
-        nn.Dense(hidden, 1, dtype=dtype),
-    )
+class _Parser(argparse.ArgumentParser):
+    """argparse, but an error is one line (no usage block) and exit code 2."""
+
+    def error(self, message):
+        raise UsageError(f"{self.prog}: {message}")
+
+
+# --------------------------------------------------------------------------------- train
+
+# The command-line flags of `tinygan train`, each a field of runs.TrainConfig.
+_TRAIN_FLAGS = {
+    "data": (str, "toy data set: " + ", ".join(runs.toy.TOY_DATASETS)),
+    "loss": (str, "minimax, nonsaturating, wasserstein or wgan-gp"),
+    "steps": (int, "rounds of the game (D step(s) then a G step)"),
+    "batch_size": (int, "samples per batch"),
+    "lr": (float, "learning rate of both players"),
+    "d_steps": (int, "D updates per G update (0: the loss's default)"),
+    "optimizer": (str, "adam, rmsprop or sgd (default: the loss's)"),
+    "beta1": (float, "Adam's beta1"),
+    "beta2": (float, "Adam's beta2"),
+    "z_dim": (int, "dimension of the noise z"),
+    "hidden": (int, "units per hidden layer of G and D"),
+    "layers": (int, "hidden layers of G and D"),
+    "pack": (int, "PacGAN packing: samples D judges at once"),
+    "seed": (int, "random seed"),
+    "sample_every": (int, "steps between kept samples (GIF frames, metrics over time)"),
+    "checkpoint_every": (int, "steps between checkpoints"),
+}
+# Settings that may change when a run is resumed; any other must match the checkpoint's.
+_RESUMABLE = {"steps", "sample_every", "checkpoint_every"}
+
+
+def train(args):
+    config = _train_config(args)
+    print("tinygan train: configuration (every setting of the run)")
+    for key, value in asdict(config.resolved()).items():
+        print(f"  {key:16s} {value}")
+    print(f"  {'out':16s} {args.out}")
+    start = time.perf_counter()
+    metrics = runs.train(config, args.out, resume=args.resume, progress=not args.quiet)
+    seconds = time.perf_counter() - start
+    _report(metrics, seconds, args.out)
+    return 0
+
+
+def _train_config(args):
+    values = {}
+    if args.config:
+        values.update(_read_config_file(args.config))
+    given = {name: getattr(args, name) for name in _TRAIN_FLAGS if getattr(args, name) is not None}
+    values.update(given)
+    if args.resume:
+        stored_path = os.path.join(args.out, "config.json")
+        if not os.path.exists(os.path.join(args.out, "checkpoint.npz")):
+            raise UsageError(f"tinygan train: --resume: no checkpoint.npz in {args.out!r} to "
+                             "resume from")
+        stored = _read_json(stored_path)
+        for name, value in values.items():
+            if name not in _RESUMABLE and name in stored and stored[name] != value:
+                raise UsageError(f"tinygan train: --resume: {name} = {value!r} differs from "
+                                 f"the run's {stored[name]!r} (only steps, sample_every and "
+                                 "checkpoint_every may change)")
+        stored.update({k: v for k, v in values.items() if k in _RESUMABLE})
+        values = stored
+    try:
+        return runs.TrainConfig.from_dict(values, source=args.config or "arguments").validate()
+    except (TypeError, ValueError) as error:
+        raise UsageError(f"tinygan train: {error}") from None
+
+
+def _read_config_file(path):
+    """A JSON (.json) or TOML (.toml) file of TrainConfig settings; keys may use - or _."""
+    if not os.path.isfile(path):
+        raise UsageError(f"tinygan train: --config: no such file {path!r}")
+    try:
+        if path.endswith(".toml"):
+            with open(path, "rb") as file:
+                values = tomllib.load(file)
+        else:
+            with open(path) as file:
+                values = json.load(file)
+    except (ValueError, OSError) as error:
+        raise UsageError(f"tinygan train: --config: cannot read {path!r}: {error}") from None
+    if not isinstance(values, dict):
+        raise UsageError(f"tinygan train: --config: {path!r} must hold a table of settings, got "
+                         f"{type(values).__name__}")
+    return {key.replace("-", "_"): value for key, value in values.items()}
+
+
+def _read_json(path):
+    try:
+        with open(path) as file:
+            return json.load(file)
+    except (OSError, ValueError) as error:
+        raise UsageError(f"tinygan train: cannot read {path!r}: {error}") from None
+
+
+def _report(metrics, seconds, out):
+    print(f"trained {metrics['step']} steps in {seconds:.0f} s")
+    if "final" in metrics:
+        final = metrics["final"]
+        print(f"on {metrics['samples']} fresh samples: {final['modes_captured']}/"
+              f"{final['n_modes']} modes captured, {100 * final['high_quality']:.1f}% high "
+              f"quality, reverse KL {final['reverse_kl']:.3f}")
+    print(f"MMD^2 to fresh data (RBF kernel): {metrics['mmd_rbf']:.4f}")
+    print(f"figures in {out}: game.png (D(x), real and fake samples, G's gradient), "
+          "samples.png, history.png (losses, D(x) and D(G(z)), gradient norms), training.gif")
+
+
+# -------------------------------------------------------------------------------- sample
+
+
+def sample(args):
+    if args.n < 1:
+        raise UsageError(f"tinygan sample: --n must be at least 1, got {args.n}")
+    if not os.path.isfile(args.checkpoint):
+        raise UsageError(f"tinygan sample: --checkpoint: no such file {args.checkpoint!r}")
+    try:
+        samples = runs.sample(args.checkpoint, args.n, seed=args.seed)
+    except (CheckpointError, ValueError) as error:
+        raise UsageError(f"tinygan sample: {error}") from None
+    runs.save_samples(args.out, samples)
+    print(f"wrote {samples.shape[0]} samples of shape {samples.shape[1:]} ({samples.dtype}) to "
+          f"{args.out}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------- demo
 
 
 def demo(args):
+    """Gradient-check the game's losses through G and D, then train on ring8 and measure."""
     manual_seed(args.seed)
-    rng = generator()
-    print("tinygan demo: an MLP 2 -> 32 -> 32 -> 1 learns to tell two rings apart\n")
+    print("tinygan demo: a GAN learns the ring of 8 Gaussians\n")
 
     # 1. The derivatives the training will follow, checked against central differences.
-    small_x, small_y = two_rings(8, rng)
-    small = mlp(4, np.float64)
-    params = list(small.parameters())
-    # gradcheck perturbs each parameter's data in turn; the model reads it on every call
-    check = gradcheck(
-        lambda *_: F.binary_cross_entropy_with_logits(small(tensor(small_x)).reshape(-1),
-                                                      small_y),
-        params,
-    )
-    print(f"1. gradient check of BCE(MLP(x)) w.r.t. all {check.checked} weights and biases: "
-          f"{'passed' if check else 'FAILED'} (max abs error {check.max_abs_error:.1e}, "
-          f"max rel error {check.max_rel_error:.1e})")
+    G = MLPGenerator(z_dim=2, hidden=4, layers=2).double()
+    D = MLPDiscriminator(hidden=4, layers=2).double()
+    z = tensor(np.random.default_rng(args.seed).standard_normal((6, 2)), dtype=np.float64)
+    x = tensor(np.random.default_rng(args.seed + 1).standard_normal((6, 2)), dtype=np.float64)
+    d_params, g_params = list(D.parameters()), list(G.parameters())
+    check_d = gradcheck(lambda *_: discriminator_loss(D(x), D(G(z))), d_params,
+                        raise_exception=False)
+    check_g = gradcheck(lambda *_: generator_loss(D(G(z))), g_params, raise_exception=False)
+    for name, check in (("D's loss w.r.t. D's", check_d), ("G's loss w.r.t. G's", check_g)):
+        print(f"1. gradient check of {name} {check.checked} weight derivatives: "
+              f"{'passed' if check else 'FAILED'} (max abs error {check.max_abs_error:.1e})")
 
-    # 2. Plain full-batch gradient descent in float32, the way every optimiser starts.
-    x_train, y_train = two_rings(1024, rng)
-    x_test, y_test = two_rings(1024, rng)
-    model = mlp(32, np.float32)
-    optimizer = optim.SGD(model.parameters(), lr=args.lr)
-    x = tensor(x_train, dtype=np.float32)  # NumPy data is float64; train in float32
-    y = tensor(y_train, dtype=np.float32)
+    # 2. The game on ring8, with the training defaults but fewer steps.
+    config = runs.TrainConfig(data="ring8", steps=args.steps, seed=args.seed,
+                              sample_every=max(args.steps // 40, 1),
+                              checkpoint_every=max(args.steps // 4, 1))
+    print(f"\n2. training G and D ({config.layers} hidden layers of {config.hidden} units) "
+          f"for {config.steps} steps on ring8, with {kernels.active()} kernels:")
     start = time.perf_counter()
-    print(f"2. training for {args.steps} steps, learning rate {args.lr}:")
-    for step in range(args.steps + 1):
-        loss = F.binary_cross_entropy_with_logits(model(x).reshape(-1), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        if step % max(args.steps // 5, 1) == 0:
-            print(f"   step {step:5d}   loss {loss.item():.4f}")
+    metrics = runs.train(config, args.out, progress=not args.quiet, log=lambda *_: None)
     seconds = time.perf_counter() - start
-
-    with no_grad():
-        logits = model(tensor(x_test, dtype=np.float32)).data.reshape(-1)
-    accuracy = float(((logits > 0) == (y_test > 0.5)).mean())
-    print(f"3. accuracy on 1024 new points: {accuracy:.1%} (chance: 50%), "
-          f"trained in {seconds:.1f} s with {kernels.active()} kernels")
-    return 0 if check and accuracy > 0.9 else 1
+    final = metrics["final"]
+    print(f"\n3. after {seconds:.0f} s, on 2500 fresh samples: {final['modes_captured']}/8 modes "
+          f"captured, {100 * final['high_quality']:.1f}% of samples within 3 standard deviations "
+          f"of a mode (real data: 98.9%)")
+    print(f"   figures in {args.out}/: game.png shows D(x) as a heat map with real (green) and "
+          "generated (purple) samples and arrows of G's gradient; training.gif shows G's "
+          "samples moving onto the modes; history.png the losses and D's outputs")
+    ok = bool(check_d) and bool(check_g) and final["modes_captured"] >= args.min_modes
+    if not ok:
+        print(f"demo FAILED: the gradient checks must pass and at least {args.min_modes} modes "
+              "must be captured")
+    return 0 if ok else 1
 
 
 def info(args):
@@ -89,18 +212,60 @@ def info(args):
     return 0
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="tinygan", description=__doc__.split("\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    demo_parser = commands.add_parser("demo", help="gradient-check and train a small MLP")
-    demo_parser.add_argument("--steps", type=int, default=1500)
-    demo_parser.add_argument("--lr", type=float, default=0.5)
+# ---------------------------------------------------------------------------------- main
+
+
+def build_parser():
+    parser = _Parser(prog="tinygan", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    demo_parser = commands.add_parser("demo", help="gradient-check and train a GAN on ring8")
+    demo_parser.add_argument("--steps", type=int, default=6000)
     demo_parser.add_argument("--seed", type=int, default=0)
+    demo_parser.add_argument("--out", default=os.path.join("runs", "demo"))
+    demo_parser.add_argument("--min-modes", type=int, default=6,
+                             help="modes the demo must capture to pass")
+    demo_parser.add_argument("--quiet", action="store_true", help="no progress bar")
     demo_parser.set_defaults(run=demo)
+
+    train_parser = commands.add_parser("train", help="train a GAN on a toy data set")
+    train_parser.add_argument("--out", required=True, help="output folder")
+    train_parser.add_argument("--config", help="a .json or .toml file of settings (flags given "
+                                               "on the command line override it)")
+    train_parser.add_argument("--resume", action="store_true",
+                              help="continue the run in --out exactly where it stopped")
+    train_parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    defaults = runs.TrainConfig()
+    for name, (kind, text) in _TRAIN_FLAGS.items():
+        train_parser.add_argument("--" + name.replace("_", "-"), type=kind, default=None,
+                                  help=f"{text} (default {getattr(defaults, name)!r})")
+    train_parser.set_defaults(run=train)
+
+    sample_parser = commands.add_parser("sample", help="samples of a trained generator")
+    sample_parser.add_argument("--checkpoint", required=True)
+    sample_parser.add_argument("--n", type=int, default=2500)
+    sample_parser.add_argument("--out", required=True, help="the .npy file to write")
+    sample_parser.add_argument("--seed", type=int, default=0)
+    sample_parser.set_defaults(run=sample)
+
     info_parser = commands.add_parser("info", help="kernel and build information")
     info_parser.set_defaults(run=info)
-    args = parser.parse_args(argv)
-    return args.run(args)
+    return parser
+
+
+def main(argv=None):
+    try:
+        args = build_parser().parse_args(argv)
+        return args.run(args)
+    except UsageError as error:
+        print(error, file=sys.stderr)
+        return EXIT_BAD_ARGUMENT
+    except TrainingDiverged as error:
+        print(f"tinygan: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt as error:
+        print(f"\ntinygan: {error or 'interrupted'}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -1,0 +1,283 @@
+"""A training run: a configuration in, an output folder of results out.
+
+``tinygan train`` and ``benchmarks/eval_toy.py`` both call ``train(config, out)``:
+
+1. build the data set, G, D and their optimizers from the configuration (every number of the
+   run is in ``TrainConfig``: nothing is hidden in the code);
+2. play the game with ``tinygan.gan.fit`` (progress bar, history, checkpoints, NaN guard);
+3. measure the result: on the mixtures, the protocol's modes captured / % high quality / reverse
+   KL (``tinygan.metrics.mode_coverage``) on 2500 fresh samples, and over training on the kept
+   samples of 2500 fixed z; MMD to fresh data for every data set;
+4. write into ``out``: ``config.json``, ``checkpoint.npz``, ``history.csv``, ``metrics.json``,
+   ``history.png`` (losses, D's outputs, gradient norms), ``game.png`` (the GAN Lab panel, or
+   the 1-D picture of Goodfellow et al.'s Figure 1), ``samples.png`` and ``training.gif``.
+
+``sample(checkpoint, n)`` rebuilds G from a checkpoint's configuration and draws from it.
+"""
+
+import csv
+import json
+import os
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+from . import plot
+from .checkpoint import save as save_checkpoint
+from .creation import randn
+from .datasets import toy
+from .gan import (
+    DEFAULT_D_STEPS,
+    HISTORY_COLUMNS,
+    fit,
+    is_wasserstein,
+    load_checkpoint,
+    make_optimizer,
+    sample_generator,
+)
+from .gan.losses import LOSSES
+from .gan.recipes import OPTIMIZERS
+from .metrics import PROTOCOL_SAMPLES, mode_coverage
+from .metrics.mmd import mmd_rbf
+from .models import MLPDiscriminator, MLPGenerator
+from .random import manual_seed
+
+FILES = ("config.json", "checkpoint.npz", "history.csv", "metrics.json", "history.png",
+         "game.png", "samples.png", "training.gif")
+
+
+@dataclass
+class TrainConfig:
+    """Every setting of a toy run, with the defaults of ``tinygan train``.
+
+    The defaults were chosen by ``benchmarks/eval_toy.py`` (see the README for its figures):
+    wide 3-layer MLPs, Adam at 1e-4 for both players, the non-saturating loss.
+    """
+
+    data: str = "ring8"
+    loss: str = "nonsaturating"
+    steps: int = 20000
+    batch_size: int = 256
+    lr: float = 1e-4
+    d_steps: int = 0  # 0: the loss's default (1, or 5 for the Wasserstein losses)
+    optimizer: str = ""  # "": the loss's default (Adam, or RMSprop for "wasserstein")
+    beta1: float = 0.5
+    beta2: float = 0.999
+    z_dim: int = 2
+    hidden: int = 128
+    layers: int = 3
+    pack: int = 1
+    seed: int = 0
+    sample_every: int = 500
+    checkpoint_every: int = 2000
+
+    def resolved(self):
+        """A copy with the loss-dependent defaults (d_steps, optimizer) filled in."""
+        values = asdict(self)
+        if not values["d_steps"]:
+            values["d_steps"] = DEFAULT_D_STEPS[self.loss]
+        if not values["optimizer"]:
+            values["optimizer"] = "rmsprop" if self.loss == "wasserstein" else "adam"
+        return TrainConfig(**values)
+
+    def validate(self):
+        """Raise ValueError naming the first setting that is out of range."""
+        _expect(self.data in toy.TOY_DATASETS, "data", self.data,
+                "one of " + ", ".join(toy.TOY_DATASETS))
+        _expect(self.loss in LOSSES, "loss", self.loss, "one of " + ", ".join(LOSSES))
+        _expect(self.optimizer in ("",) + OPTIMIZERS, "optimizer", self.optimizer,
+                "one of " + ", ".join(OPTIMIZERS))
+        for name in ("steps", "d_steps"):
+            _expect(_is_int(getattr(self, name)) and getattr(self, name) >= 0, name,
+                    getattr(self, name), "an integer >= 0")
+        for name in ("batch_size", "z_dim", "hidden", "layers", "pack", "sample_every",
+                     "checkpoint_every"):
+            _expect(_is_int(getattr(self, name)) and getattr(self, name) >= 1, name,
+                    getattr(self, name), "an integer >= 1")
+        _expect(_is_int(self.seed), "seed", self.seed, "an integer")
+        _expect(_is_number(self.lr) and self.lr > 0, "lr", self.lr, "a number > 0")
+        for name in ("beta1", "beta2"):
+            value = getattr(self, name)
+            _expect(_is_number(value) and 0 <= value < 1, name, value, "a number in [0, 1)")
+        _expect(self.batch_size % self.pack == 0, "batch_size", self.batch_size,
+                f"a multiple of pack = {self.pack}")
+        return self
+
+    @classmethod
+    def from_dict(cls, values, source="configuration"):
+        """A TrainConfig from a dict (a config file); unknown keys are an error."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"{source}: unknown setting(s) {', '.join(unknown)}; expected "
+                             f"some of {', '.join(sorted(known))}")
+        return cls(**values)
+
+
+def build(config):
+    """The data set, G, D and their optimizers of a (resolved) configuration."""
+    data = toy.make(config.data)
+    G = MLPGenerator(z_dim=config.z_dim, data_dim=data.dim, hidden=config.hidden,
+                     layers=config.layers)
+    D = MLPDiscriminator(data_dim=data.dim, hidden=config.hidden, layers=config.layers,
+                         pack=config.pack)
+    betas = (config.beta1, config.beta2)
+    opt_G = make_optimizer(G.parameters(), config.loss, config.optimizer, config.lr, betas)
+    opt_D = make_optimizer(D.parameters(), config.loss, config.optimizer, config.lr, betas)
+    return data, G, D, opt_G, opt_D
+
+
+def train(config, out, resume=False, progress=True, log=print):
+    """Run ``config`` (a TrainConfig) and write every file of ``FILES`` into ``out``.
+    Returns the metrics dict that is also written to ``metrics.json``."""
+    config = config.validate().resolved()
+    os.makedirs(out, exist_ok=True)
+    checkpoint = os.path.join(out, "checkpoint.npz")
+    if not resume:
+        _write_json(os.path.join(out, "config.json"), asdict(config))
+    manual_seed(config.seed)
+    data, G, D, opt_G, opt_D = build(config)
+    fixed_z = randn(PROTOCOL_SAMPLES, config.z_dim)  # the same z all run long: GIF, metrics
+    noise = _noise(config.z_dim)
+    result = fit(G, D, opt_G, opt_D, toy.batches(data, config.batch_size), noise, config.steps,
+                 loss=config.loss, d_steps=config.d_steps, fixed_noise=fixed_z,
+                 sample_every=config.sample_every, checkpoint=checkpoint,
+                 checkpoint_every=config.checkpoint_every, resume=resume,
+                 extra={"config": asdict(config)}, progress=progress,
+                 batch_size=config.batch_size)
+
+    metrics = evaluate(G, D, data, config, result)
+    _write_json(os.path.join(out, "metrics.json"), metrics)
+    write_history_csv(os.path.join(out, "history.csv"), result.history)
+    draw_run(out, G, D, data, config, result)
+    log(f"wrote {', '.join(FILES)} to {out}")
+    return metrics
+
+
+def evaluate(G, D, data, config, result):
+    """The run's figures: final and over time (see the module docstring)."""
+    fresh = sample_generator(G, randn(PROTOCOL_SAMPLES, config.z_dim))
+    real = data.sample(PROTOCOL_SAMPLES)
+    metrics = {"step": result.step, "samples": PROTOCOL_SAMPLES,
+               "mmd_rbf": mmd_rbf(fresh[:1000], real[:1000])}
+    if isinstance(data, toy.Mixture):
+        metrics["final"] = mode_coverage(fresh, data.means, data.std).as_dict()
+        metrics["over_time"] = [
+            {"step": step, **mode_coverage(samples, data.means, data.std).as_dict()}
+            for step, samples in zip(result.sample_steps, result.samples)
+        ]
+    if result.history["step"]:
+        last = {k: float(np.mean(v[-100:])) for k, v in result.history.items() if k != "step"}
+        metrics["last_100_steps"] = last
+    return metrics
+
+
+def draw_run(out, G, D, data, config, result):
+    """history.png, game.png, samples.png and training.gif of a run."""
+    wasserstein = is_wasserstein(config.loss)
+    plot.history_figure(os.path.join(out, "history.png"), result.history, wasserstein)
+    real = data.sample(1000)
+    z = randn(1000, config.z_dim)
+    fake = sample_generator(G, z)
+    title = f"step {result.step}"
+
+    def draw_game(ax):  # the GAN Lab panel, or Goodfellow et al.'s Figure 1 in 1-D
+        if data.dim == 1:
+            plot.density_1d(ax, data, fake, D=D, z=z, loss=config.loss, title=title)
+        else:
+            plot.gan_lab(ax, D, real, fake, loss=config.loss, title=title)
+
+    def draw_samples(ax):
+        if data.dim == 1:
+            plot.density_1d(ax, data, fake, title="samples")
+        else:
+            plot.scatter(ax, real, fake, title="samples")
+
+    plot.figure(os.path.join(out, "game.png"), draw_game, size=5)
+    plot.figure(os.path.join(out, "samples.png"), draw_samples)
+
+    frames = list(zip(result.sample_steps, result.samples))
+    if frames:
+        bounds = None if data.dim == 1 else plot._bounds(real)
+
+        def draw_frame(ax, frame):
+            step, samples = frame
+            if data.dim == 1:
+                plot.density_1d(ax, data, samples, title=f"step {step}")
+            else:
+                plot.scatter(ax, real, samples[:1000], bounds=bounds, title=f"step {step}")
+
+        plot.animate(os.path.join(out, "training.gif"), frames, draw_frame)
+
+
+def sample(checkpoint, n, seed=0):
+    """n samples of the generator saved in ``checkpoint`` (by ``train``), as a float32 array of
+    shape (n, d). Raises CheckpointError/ValueError for a file that is not such a checkpoint."""
+    ckpt = load_checkpoint(checkpoint)
+    stored = ckpt.get("extra", {}).get("config")
+    if not isinstance(stored, dict):
+        raise ValueError(f"{checkpoint}: this checkpoint has no stored configuration; it was "
+                         "not written by `tinygan train`")
+    config = TrainConfig.from_dict(stored, source=checkpoint).validate().resolved()
+    manual_seed(seed)
+    _, G, _, _, _ = build(config)
+    try:
+        G.load_state_dict(ckpt["generator"])
+    except RuntimeError as error:
+        raise ValueError(f"{checkpoint}: the generator's weights do not fit the stored "
+                         f"configuration: {error}") from None
+    return sample_generator(G, randn(int(n), config.z_dim)).astype(np.float32)
+
+
+def write_history_csv(path, history):
+    """One row per step, columns ``HISTORY_COLUMNS``."""
+    with open(path, "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(HISTORY_COLUMNS)
+        for row in zip(*(history[name] for name in HISTORY_COLUMNS)):
+            writer.writerow(row)
+
+
+def save_samples(path, samples):
+    """Write samples as a plain .npy array (atomically: temp file, then rename)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    temporary = os.path.join(folder, f".tmp-{os.getpid()}-{os.path.basename(path)}")
+    with open(temporary, "wb") as file:
+        np.save(file, samples)
+    os.replace(temporary, path)
+
+
+# ------------------------------------------------------------------------------- helpers
+
+
+def _noise(z_dim):
+    def noise(n):
+        return randn(n, z_dim)  # z ~ N(0, I), from the library's generator
+
+    return noise
+
+
+def _write_json(path, value):
+    temporary = path + ".tmp"
+    with open(temporary, "w") as file:
+        json.dump(value, file, indent=2)
+        file.write("\n")
+    os.replace(temporary, path)
+
+
+def _expect(condition, name, value, expected):
+    if not condition:
+        raise ValueError(f"{name}: expected {expected}, got {value!r}")
+
+
+def _is_int(value):
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def _is_number(value):
+    return isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value)
+
+
+__all__ = ["FILES", "TrainConfig", "build", "draw_run", "evaluate", "sample", "save_samples",
+           "save_checkpoint", "train", "write_history_csv"]
