@@ -178,7 +178,11 @@ def density_1d(ax, data, fake, D=None, z=None, bounds=None, bins=80, loss="nonsa
             ax.plot(xs, d_values * top * 0.9 / 1.0, "--", color=D_COLOR, lw=2,
                     label=f"D(x) (1 = {0.9 * top:.2g})")
     if z is not None:
-        z = np.asarray(getattr(z, "data", z), dtype=np.float64).reshape(-1)
+        z = np.asarray(getattr(z, "data", z), dtype=np.float64)
+        if z.size != len(fake):
+            raise ValueError(f"density_1d: the lines z -> G(z) need one z number per fake, got "
+                             f"z of shape {z.shape} for {len(fake)} fakes (a 1-D z)")
+        z = z.reshape(-1)
         zmin, zmax = np.percentile(z, [1, 99])
         z_axis = lo + (z - zmin) / max(zmax - zmin, 1e-12) * (hi - lo)
         floor = -0.35 * top
@@ -298,7 +302,8 @@ def _curves(ax, history, columns, smooth):
         ax.plot(steps, values, color=color, alpha=0.25, lw=0.6)
         ax.plot(steps, _moving_average(values, smooth), color=color, lw=1.5, label=label)
     ax.set_xlabel("step")
-    ax.legend(fontsize=7)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
 
 
 def _moving_average(values, window):
