@@ -265,7 +265,8 @@ def _fit(tmp_path, steps, resume=False, checkpoint_every=5, seed=0, data=None):
     fixed = tinygan.randn(16, 2)
     result = gan.fit(G, D, opt_G, opt_D, data, lambda n: tinygan.randn(n, 2), steps,
                      fixed_noise=fixed, sample_every=4, checkpoint=str(tmp_path / "ck.npz"),
-                     checkpoint_every=checkpoint_every, resume=resume, progress=False)
+                     checkpoint_every=checkpoint_every, resume=resume, progress=False,
+                     lr_schedule=gan.linear_decay(20, start=0.25))
     return G, D, opt_G, result
 
 
@@ -325,3 +326,18 @@ def test_a_checkpoint_of_something_else_is_refused(tmp_path):
     tinygan.save({"weights": np.zeros(3)}, tmp_path / "other.npz")
     with pytest.raises(CheckpointError, match="not a tinygan training checkpoint"):
         gan.load_checkpoint(str(tmp_path / "other.npz"))
+
+
+def test_linear_decay_is_constant_then_falls_to_zero():
+    factor = gan.linear_decay(100, start=0.5)
+    assert [factor(s) for s in (0, 50, 75, 100)] == [1.0, 1.0, 0.5, 0.0]
+    assert gan.linear_decay(100, start=1.0)(99) == 1.0
+    with pytest.raises(ValueError, match="start must be a fraction"):
+        gan.linear_decay(100, start=2)
+
+
+def test_fit_applies_the_schedule_to_both_players(tmp_path):
+    _, _, opt_G, _ = _fit(tmp_path, 15)
+    group = opt_G.param_groups[0]
+    assert group["initial_lr"] == 1e-3
+    assert group["lr"] == pytest.approx(1e-3 * (20 - 14) / 15)  # set before step 15

@@ -50,15 +50,16 @@ _TRAIN_FLAGS = {
     "loss": (str, "minimax, nonsaturating, wasserstein or wgan-gp"),
     "steps": (int, "rounds of the game (D step(s) then a G step)"),
     "batch_size": (int, "samples per batch"),
-    "lr": (float, "learning rate of both players"),
-    "d_steps": (int, "D updates per G update (0: the loss's default)"),
+    "lr": (float, "learning rate of both players (default: the loss's)"),
+    "d_steps": (int, "D updates per G update (default: the loss's)"),
     "optimizer": (str, "adam, rmsprop or sgd (default: the loss's)"),
-    "beta1": (float, "Adam's beta1"),
-    "beta2": (float, "Adam's beta2"),
+    "beta1": (float, "Adam's beta1 (default: the loss's)"),
+    "beta2": (float, "Adam's beta2 (default: the loss's)"),
     "z_dim": (int, "dimension of the noise z"),
     "hidden": (int, "units per hidden layer of G and D"),
     "layers": (int, "hidden layers of G and D"),
     "pack": (int, "PacGAN packing: samples D judges at once"),
+    "lr_decay_start": (float, "fraction of the steps after which the rates fall to 0 (1: never)"),
     "seed": (int, "random seed"),
     "sample_every": (int, "steps between kept samples (GIF frames, metrics over time)"),
     "checkpoint_every": (int, "steps between checkpoints"),
@@ -237,8 +238,9 @@ def build_parser():
     train_parser.add_argument("--quiet", action="store_true", help="no progress bar")
     defaults = runs.TrainConfig()
     for name, (kind, text) in _TRAIN_FLAGS.items():
+        default = getattr(defaults, name)
         train_parser.add_argument("--" + name.replace("_", "-"), type=kind, default=None,
-                                  help=f"{text} (default {getattr(defaults, name)!r})")
+                                  help=text if default is None else f"{text} (default {default!r})")
     train_parser.set_defaults(run=train)
 
     sample_parser = commands.add_parser("sample", help="samples of a trained generator")

@@ -28,15 +28,17 @@ from .creation import randn
 from .datasets import toy
 from .gan import (
     DEFAULT_D_STEPS,
+    DEFAULT_LR,
     HISTORY_COLUMNS,
     fit,
     is_wasserstein,
+    linear_decay,
     load_checkpoint,
     make_optimizer,
     sample_generator,
 )
 from .gan.losses import LOSSES
-from .gan.recipes import OPTIMIZERS
+from .gan.recipes import DEFAULT_BETAS, OPTIMIZERS, default_optimizer
 from .metrics import PROTOCOL_SAMPLES, mode_coverage
 from .metrics.mmd import mmd_rbf
 from .models import MLPDiscriminator, MLPGenerator
@@ -59,26 +61,29 @@ class TrainConfig:
     loss: str = "nonsaturating"
     steps: int = 15000
     batch_size: int = 256
-    lr: float = 2e-4
-    d_steps: int = 0  # 0: the loss's default (1, or 5 for the Wasserstein losses)
-    optimizer: str = ""  # "": the loss's default (Adam, or RMSprop for "wasserstein")
-    beta1: float = 0.5
-    beta2: float = 0.999
+    lr: float | None = None  # None: the loss's (2e-4; 5e-5 "wasserstein"; 1e-4 "wgan-gp")
+    d_steps: int | None = None  # None: the loss's (1; 5 for the Wasserstein losses)
+    optimizer: str | None = None  # None: the loss's (Adam; RMSprop for "wasserstein")
+    beta1: float | None = None  # None: the loss's (0.5)
+    beta2: float | None = None  # None: the loss's (0.999; 0.9 for "wgan-gp")
     z_dim: int = 2
     hidden: int = 128
     layers: int = 3
     pack: int = 1
+    lr_decay_start: float = 0.5  # both rates fall linearly to 0 from this fraction of the steps
     seed: int = 0
     sample_every: int = 500
     checkpoint_every: int = 2000
 
     def resolved(self):
-        """A copy with the loss-dependent defaults (d_steps, optimizer) filled in."""
+        """A copy with each None replaced by the loss's published setting (gan.recipes)."""
         values = asdict(self)
-        if not values["d_steps"]:
-            values["d_steps"] = DEFAULT_D_STEPS[self.loss]
-        if not values["optimizer"]:
-            values["optimizer"] = "rmsprop" if self.loss == "wasserstein" else "adam"
+        beta1, beta2 = DEFAULT_BETAS.get(self.loss, (0.5, 0.999))
+        recipe = {"lr": DEFAULT_LR[self.loss], "d_steps": DEFAULT_D_STEPS[self.loss],
+                  "optimizer": default_optimizer(self.loss), "beta1": beta1, "beta2": beta2}
+        for name, value in recipe.items():
+            if values[name] is None:
+                values[name] = value
         return TrainConfig(**values)
 
     def validate(self):
@@ -86,20 +91,23 @@ class TrainConfig:
         _expect(self.data in toy.TOY_DATASETS, "data", self.data,
                 "one of " + ", ".join(toy.TOY_DATASETS))
         _expect(self.loss in LOSSES, "loss", self.loss, "one of " + ", ".join(LOSSES))
-        _expect(self.optimizer in ("",) + OPTIMIZERS, "optimizer", self.optimizer,
+        _expect(self.optimizer in (None,) + OPTIMIZERS, "optimizer", self.optimizer,
                 "one of " + ", ".join(OPTIMIZERS))
-        for name in ("steps", "d_steps"):
-            _expect(_is_int(getattr(self, name)) and getattr(self, name) >= 0, name,
-                    getattr(self, name), "an integer >= 0")
-        for name in ("batch_size", "z_dim", "hidden", "layers", "pack", "sample_every",
-                     "checkpoint_every"):
-            _expect(_is_int(getattr(self, name)) and getattr(self, name) >= 1, name,
-                    getattr(self, name), "an integer >= 1")
+        _expect(_is_int(self.steps) and self.steps >= 0, "steps", self.steps, "an integer >= 0")
+        for name in ("d_steps", "batch_size", "z_dim", "hidden", "layers", "pack",
+                     "sample_every", "checkpoint_every"):
+            value = getattr(self, name)
+            if value is not None or name != "d_steps":  # d_steps None: the loss's
+                _expect(_is_int(value) and value >= 1, name, value, "an integer >= 1")
         _expect(_is_int(self.seed), "seed", self.seed, "an integer")
-        _expect(_is_number(self.lr) and self.lr > 0, "lr", self.lr, "a number > 0")
+        _expect(self.lr is None or _is_number(self.lr) and self.lr > 0, "lr", self.lr,
+                "a number > 0")
         for name in ("beta1", "beta2"):
             value = getattr(self, name)
-            _expect(_is_number(value) and 0 <= value < 1, name, value, "a number in [0, 1)")
+            _expect(value is None or _is_number(value) and 0 <= value < 1, name, value,
+                    "a number in [0, 1)")
+        _expect(_is_number(self.lr_decay_start) and 0 <= self.lr_decay_start <= 1,
+                "lr_decay_start", self.lr_decay_start, "a fraction in [0, 1] (1: no decay)")
         _expect(self.batch_size % self.pack == 0, "batch_size", self.batch_size,
                 f"a multiple of pack = {self.pack}")
         return self
@@ -145,7 +153,8 @@ def train(config, out, resume=False, progress=True, log=print):
                  sample_every=config.sample_every, checkpoint=checkpoint,
                  checkpoint_every=config.checkpoint_every, resume=resume,
                  extra={"config": asdict(config)}, progress=progress,
-                 batch_size=config.batch_size)
+                 batch_size=config.batch_size,
+                 lr_schedule=linear_decay(config.steps, config.lr_decay_start))
 
     metrics = evaluate(G, D, data, config, result)
     _write_json(os.path.join(out, "metrics.json"), metrics)

@@ -26,12 +26,12 @@ from .losses import (
     is_wasserstein,
     smooth_norm,
 )
-from .recipes import DEFAULT_D_STEPS, DEFAULT_LR, make_optimizer
+from .recipes import DEFAULT_D_STEPS, DEFAULT_LR, linear_decay, make_optimizer
 from .step import StepStats, clip_weights, d_step, g_step, grad_norm, train_step
 
 __all__ = [
     "DEFAULT_D_STEPS", "DEFAULT_LR", "HISTORY_COLUMNS", "LOSSES", "FitResult", "StepStats",
     "TrainingDiverged", "clip_weights", "d_step", "discriminator_loss", "fit", "g_step",
-    "generator_loss", "grad_norm", "gradient_penalty", "is_wasserstein", "load_checkpoint",
-    "make_optimizer", "sample_generator", "smooth_norm", "train_step",
+    "generator_loss", "grad_norm", "gradient_penalty", "is_wasserstein", "linear_decay",
+    "load_checkpoint", "make_optimizer", "sample_generator", "smooth_norm", "train_step",
 ]

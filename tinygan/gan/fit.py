@@ -60,7 +60,7 @@ class FitResult:
 
 def fit(G, D, opt_G, opt_D, batches, noise, steps, *, loss="nonsaturating", d_steps=1,
         fixed_noise=None, sample_every=None, checkpoint=None, checkpoint_every=None,
-        resume=False, extra=None, progress=True, batch_size=None):
+        resume=False, extra=None, progress=True, batch_size=None, lr_schedule=None):
     """Train G and D for ``steps`` rounds of ``train_step``; returns a ``FitResult``.
 
     Args:
@@ -75,6 +75,9 @@ def fit(G, D, opt_G, opt_D, batches, noise, steps, *, loss="nonsaturating", d_st
             configuration there, to rebuild the models for ``tinygan sample``).
         progress: show the progress bar.
         batch_size: when given, the bar also shows samples per second.
+        lr_schedule: a function step -> factor (e.g. ``recipes.linear_decay(steps)``): before
+            step s + 1 every learning rate is set to its initial value times factor(s). The
+            initial values are kept in each param group as "initial_lr" (so in checkpoints).
     """
     check_loss(loss)
     if steps < 0:
@@ -100,6 +103,8 @@ def fit(G, D, opt_G, opt_D, batches, noise, steps, *, loss="nonsaturating", d_st
         with stop:
             last_shown, shown_step = time.perf_counter(), state.step
             while state.step < steps:
+                if lr_schedule is not None:
+                    _schedule(lr_schedule(state.step), opt_G, opt_D)
                 stats = train_step(G, D, opt_G, opt_D, batches, noise, loss=loss, d_steps=d_steps)
                 _check_finite(stats, G, D, state.step + 1, checkpoint)
                 state.step += 1
@@ -155,6 +160,12 @@ def _sample(G, fixed):
     finally:
         G.train(was_training)
     return out.data.copy()
+
+
+def _schedule(factor, *optimizers):
+    for optimizer in optimizers:
+        for group in optimizer.param_groups:
+            group["lr"] = group.setdefault("initial_lr", group["lr"]) * factor
 
 
 def _append(history, step, stats):
