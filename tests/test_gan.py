@@ -341,3 +341,20 @@ def test_fit_applies_the_schedule_to_both_players(tmp_path):
     group = opt_G.param_groups[0]
     assert group["initial_lr"] == 1e-3
     assert group["lr"] == pytest.approx(1e-3 * (20 - 14) / 15)  # set before step 15
+
+
+def test_ctrl_c_finishes_the_step_saves_and_stops(tmp_path):
+    import signal
+
+    def interrupting():
+        step = 0
+        while True:
+            step += 1
+            if step == 7:  # Ctrl-C arrives in the middle of step 7 (during D's step)
+                os.kill(os.getpid(), signal.SIGINT)
+            yield tinygan.randn(32, 2)
+
+    with pytest.raises(KeyboardInterrupt, match="interrupted after step 7; checkpoint saved"):
+        _fit(tmp_path, 20, data=interrupting(), checkpoint_every=100)
+    assert gan.load_checkpoint(str(tmp_path / "ck.npz"))["step"] == 7
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
