@@ -1,0 +1,46 @@
+"""tinygan.lesson: claims pass and fail as stated, and a lesson exits non-zero on a failed claim."""
+
+import json
+
+import pytest
+
+from tinygan.lesson import Lesson
+
+
+def test_claims_and_exit_codes(tmp_path, capsys):
+    lesson = Lesson("lessons/99_demo.py", "a demo", argv=["--fast", "--out", str(tmp_path)])
+    assert lesson.fast and lesson.out == str(tmp_path)
+    assert lesson.check("close", 0.52, expected=0.5, tol=0.05)
+    assert not lesson.check("too far", 0.6, expected=0.5, tol=0.05)
+    assert lesson.check("bounded", 3.0, at_least=2.0, at_most=4.0)
+    assert not lesson.check("nan never passes", float("nan"), at_most=1.0)
+    assert lesson.check_true("a yes", True)
+    with pytest.raises(SystemExit) as exit_info:
+        lesson.finish()
+    assert exit_info.value.code == 1
+    summary = json.loads((tmp_path / "claims.json").read_text())
+    assert [c["passed"] for c in summary["claims"]] == [True, False, True, False, True]
+    assert "FAILED: too far: measured 0.6" in capsys.readouterr().out
+
+
+def test_a_lesson_with_every_claim_held_exits_zero(tmp_path):
+    lesson = Lesson("x.py", "ok", argv=["--out", str(tmp_path)])
+    lesson.check("one", 1.0, expected=1.0, tol=0.0)
+    with pytest.raises(SystemExit) as exit_info:
+        lesson.finish()
+    assert exit_info.value.code == 0
+
+
+def test_a_lesson_without_claims_fails(tmp_path):
+    lesson = Lesson("x.py", "empty", argv=["--out", str(tmp_path)])
+    with pytest.raises(SystemExit) as exit_info:
+        lesson.finish()
+    assert exit_info.value.code == 1
+
+
+def test_check_needs_a_criterion(tmp_path):
+    lesson = Lesson("x.py", "t", argv=["--out", str(tmp_path)])
+    with pytest.raises(ValueError, match="needs a tolerance"):
+        lesson.check("x", 1.0, expected=1.0)
+    with pytest.raises(ValueError, match="give expected and tol"):
+        lesson.check("x", 1.0)

@@ -1,0 +1,129 @@
+"""What every lesson script shares: its command line, its output folder, and its claims.
+
+A lesson (``lessons/NN_name.py``) states a claim of the lecture, measures it, and checks it::
+
+    from tinygan.lesson import Lesson
+
+    lesson = Lesson(__file__, "D*(x) = p_data / (p_data + p_g)")    # parses --fast, --out, --seed
+    steps = 200 if lesson.fast else 2000
+    ...
+    lesson.check("D(x) at the crossing point", d_at_crossing, expected=0.5, tol=0.05,
+                 why="D* = 1/2 where p_data = p_g; 2000 samples leave about 0.02 of noise")
+    lesson.figure("optimal_d.png", draw)                              # through tinygan.plot
+    lesson.finish()                                                   # exit 1 if a claim failed
+
+Command line of every lesson:
+  --fast     smaller data, fewer steps; the same claims with the tolerances of the small run
+  --out DIR  where figures go (default: lessons/out/<lesson name>/, next to the script)
+  --seed N   the seed of tinygan.manual_seed (default 0)
+
+Each ``check`` prints one line ``[pass]`` or ``[FAIL]`` with the measured and the expected
+number; ``finish`` prints the table of claims, writes it to ``<out>/claims.json`` (read by
+``lessons/run_all.py``) and exits with 1 when any claim failed, so a lesson is also a test.
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+from . import plot
+from .random import manual_seed
+
+
+class Lesson:
+    """One lesson run: its settings (``fast``, ``out``, ``seed``) and the claims it checked."""
+
+    def __init__(self, script, title, argv=None):
+        self.name = os.path.splitext(os.path.basename(script))[0]
+        self.title = title
+        parser = argparse.ArgumentParser(prog=os.path.basename(script), description=title)
+        parser.add_argument("--fast", action="store_true",
+                            help="smaller data and fewer steps (what the tests run)")
+        parser.add_argument("--out", default=None, help="folder for the figures")
+        parser.add_argument("--seed", type=int, default=0)
+        args = parser.parse_args(argv)
+        self.fast = args.fast
+        self.seed = args.seed
+        default_out = os.path.join(os.path.dirname(os.path.abspath(script)), "out", self.name)
+        self.out = os.path.abspath(args.out or default_out)
+        os.makedirs(self.out, exist_ok=True)
+        self.claims = []
+        self._start = time.perf_counter()
+        manual_seed(self.seed)
+        mode = "fast mode" if self.fast else "full mode"
+        print(f"{self.name}: {title} ({mode}, seed {self.seed})")
+        print(f"figures go to {self.out}\n")
+
+    def step(self, text):
+        """Print a numbered step's heading, e.g. ``lesson.step("2. Train D alone")``."""
+        print(f"\n{text}")
+
+    def show(self, name, value, unit=""):
+        """Print a named measured quantity."""
+        text = f"{value:.4g}" if isinstance(value, float) else str(value)
+        print(f"   {name} = {text}{unit}")
+
+    def check(self, claim, measured, expected=None, tol=None, why="", at_least=None,
+              at_most=None):
+        """Check a measured number: |measured - expected| <= tol, or measured >= at_least, or
+        measured <= at_most (any combination given). ``why`` says where the tolerance comes
+        from. Returns whether it passed."""
+        measured = float(measured)
+        conditions = []
+        if expected is not None:
+            if tol is None:
+                raise ValueError(f"check {claim!r}: an expected value needs a tolerance")
+            conditions.append((abs(measured - expected) <= tol, f"{expected:.4g} +- {tol:.2g}"))
+        if at_least is not None:
+            conditions.append((measured >= at_least, f">= {at_least:.4g}"))
+        if at_most is not None:
+            conditions.append((measured <= at_most, f"<= {at_most:.4g}"))
+        if not conditions:
+            raise ValueError(f"check {claim!r}: give expected and tol, at_least or at_most")
+        passed = math.isfinite(measured) and all(ok for ok, _ in conditions)
+        wanted = " and ".join(text for _, text in conditions)
+        self._record(claim, passed, f"{measured:.4g}", wanted, why)
+        return passed
+
+    def check_true(self, claim, condition, detail="", why=""):
+        """Check a yes/no claim (e.g. a gradient check's result). Returns whether it passed."""
+        passed = bool(condition)
+        self._record(claim, passed, detail or str(passed), "true", why)
+        return passed
+
+    def figure(self, filename, draw, size=4.0, title=None):
+        """Draw a one-Axes figure with ``draw(ax)`` into the output folder; returns its path."""
+        path = plot.figure(os.path.join(self.out, filename), draw, size=size, title=title)
+        print(f"   figure: {path}")
+        return path
+
+    def path(self, filename):
+        """A path in the output folder (for figures with several panels or GIFs)."""
+        return os.path.join(self.out, filename)
+
+    def finish(self):
+        """Print the claims, write claims.json, and exit: 0 if every claim held, else 1."""
+        seconds = time.perf_counter() - self._start
+        failed = [c for c in self.claims if not c["passed"]]
+        print(f"\n{self.name}: {len(self.claims) - len(failed)} of {len(self.claims)} claims "
+              f"held ({seconds:.1f} s)")
+        for claim in failed:
+            print(f"   FAILED: {claim['claim']}: measured {claim['measured']}, wanted "
+                  f"{claim['wanted']}")
+        with open(os.path.join(self.out, "claims.json"), "w") as file:
+            json.dump({"lesson": self.name, "title": self.title, "fast": self.fast,
+                       "seconds": seconds, "claims": self.claims}, file, indent=2)
+        if not self.claims:
+            print("   FAILED: this lesson checked no claim")
+            sys.exit(1)
+        sys.exit(1 if failed else 0)
+
+    def _record(self, claim, passed, measured, wanted, why):
+        self.claims.append({"claim": claim, "passed": passed, "measured": measured,
+                            "wanted": wanted, "why": why})
+        mark = "pass" if passed else "FAIL"
+        print(f"   [{mark}] {claim}: measured {measured}, wanted {wanted}"
+              + (f" ({why})" if why else ""))
