@@ -135,3 +135,15 @@ def test_demo_checks_gradients_and_trains(tmp_path, capsys):
 def test_info_names_the_active_kernels(capsys):
     assert main(["info"]) == 0
     assert "active:" in capsys.readouterr().out
+
+
+def test_sample_refuses_weights_that_do_not_fit_the_stored_model(ring_run, tmp_path, capsys):
+    import tinygan
+
+    ckpt = tinygan.load(ring_run / "checkpoint.npz")
+    ckpt["extra"]["config"]["hidden"] = 32  # the weights are 16 wide
+    tinygan.save(ckpt, tmp_path / "other-model.npz")
+    assert main(["sample", "--checkpoint", str(tmp_path / "other-model.npz"), "--out",
+                 str(tmp_path / "s.npy")]) == 2
+    err = capsys.readouterr().err
+    assert "do not fit the stored configuration" in err and len(err.strip().splitlines()) == 1

@@ -255,15 +255,20 @@ def build_parser():
     return parser
 
 
+def _one_line(error):
+    """An error message on one line (a state-dict error lists one mismatch per line)."""
+    return "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
+
+
 def main(argv=None):
     try:
         args = build_parser().parse_args(argv)
         return args.run(args)
     except UsageError as error:
-        print(error, file=sys.stderr)
+        print(_one_line(error), file=sys.stderr)
         return EXIT_BAD_ARGUMENT
     except TrainingDiverged as error:
-        print(f"tinygan: {error}", file=sys.stderr)
+        print(f"tinygan: {_one_line(error)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as error:
         print(f"\ntinygan: {error or 'interrupted'}", file=sys.stderr)
