@@ -41,24 +41,27 @@ def main():
     args = parser.parse_args()
     out = Path(args.out or tempfile.mkdtemp(prefix="eval_toy-"))
     defaults = runs.TrainConfig()
+    resolved = defaults.resolved()
     print(f"tinygan eval_toy: defaults of `tinygan train` ({defaults.steps} steps, batch "
-          f"{defaults.batch_size}, lr {defaults.lr}, {defaults.layers}x{defaults.hidden} MLPs, "
+          f"{defaults.batch_size}, lr {resolved.lr} decaying from {defaults.lr_decay_start} of "
+          f"the steps, {defaults.layers}x{defaults.hidden} MLPs, "
           f"z_dim {defaults.z_dim}, loss {defaults.loss}, pack {defaults.pack}); "
           f"{kernels.get_num_threads()} threads, {kernels.active()} kernels; runs in {out}\n")
     failures = []
     for name in args.data:
         rows = []
         for seed in args.seeds:
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             metrics = runs.train(runs.TrainConfig(data=name, seed=seed), out / f"{name}-{seed}",
                                  progress=False, log=lambda *_: None)
             seconds = time.perf_counter() - start
+            cpu = time.process_time() - cpu_start
             final = metrics["final"]
             rows.append((final["modes_captured"], 100 * final["high_quality"],
                          final["reverse_kl"], seconds))
             print(f"{name} seed {seed}: {final['modes_captured']}/{final['n_modes']} modes, "
                   f"{100 * final['high_quality']:.1f}% high quality, reverse KL "
-                  f"{final['reverse_kl']:.3f}, {seconds:.0f} s", flush=True)
+                  f"{final['reverse_kl']:.3f}, {seconds:.0f} s ({cpu:.0f} s of CPU)", flush=True)
             if seconds > TIME_LIMIT:
                 failures.append(f"{name} seed {seed} took {seconds:.0f} s > {TIME_LIMIT:.0f} s")
         modes, quality, kl, seconds = (float(np.mean(column)) for column in zip(*rows))

@@ -40,7 +40,7 @@ def test_train_prints_its_configuration_first(tmp_path, capsys):
                  "--quiet"]) == 0
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith("tinygan train: configuration")
-    assert any(line.split() == ["lr", "0.0002"] for line in printed[1:20])  # the loss's lr
+    assert any(line.split() == ["lr", str(runs.TOY_BCE_LR)] for line in printed[1:20])
 
 
 def test_sample_writes_an_npy_array(ring_run, tmp_path):

@@ -44,6 +44,8 @@ from .metrics.mmd import mmd_rbf
 from .models import MLPDiscriminator, MLPGenerator
 from .random import manual_seed
 
+# The BCE losses' learning rate on the toy data (DCGAN's 2e-4 is slow here; see TrainConfig).
+TOY_BCE_LR = 6e-4
 FILES = ("config.json", "checkpoint.npz", "history.csv", "metrics.json", "history.png",
          "game.png", "samples.png", "training.gif")
 
@@ -52,16 +54,19 @@ FILES = ("config.json", "checkpoint.npz", "history.csv", "metrics.json", "histor
 class TrainConfig:
     """Every setting of a toy run, with the defaults of ``tinygan train``.
 
-    The defaults were chosen by ``benchmarks/eval_toy.py`` (see the README for its figures):
-    3-layer MLPs of 128 units, Adam at 2e-4 (beta1 0.5) for both players, the non-saturating
-    loss, 15000 steps of batch 256.
+    The defaults were chosen with ``benchmarks/eval_toy.py`` (see the README for its figures):
+    3-layer MLPs of 128 units, the non-saturating loss, Adam at 6e-4 (beta1 0.5) for both
+    players, 20000 steps of batch 256, the learning rates decaying linearly to 0 over the second
+    half. Measured on seed 0 (ring8 / grid25): at 2e-4 grid25 had found 19/25 modes after 12000
+    steps where 6e-4 had all 25; without the decay ring8's samples kept drifting off the modes
+    (91.6% high quality at step 6000, 58% at 12000), with it they settle (96% at 12000).
     """
 
     data: str = "ring8"
     loss: str = "nonsaturating"
-    steps: int = 15000
+    steps: int = 20000
     batch_size: int = 256
-    lr: float | None = None  # None: the loss's (2e-4; 5e-5 "wasserstein"; 1e-4 "wgan-gp")
+    lr: float | None = None  # None: TOY_BCE_LR for the BCE losses, else the loss's published one
     d_steps: int | None = None  # None: the loss's (1; 5 for the Wasserstein losses)
     optimizer: str | None = None  # None: the loss's (Adam; RMSprop for "wasserstein")
     beta1: float | None = None  # None: the loss's (0.5)
@@ -79,7 +84,8 @@ class TrainConfig:
         """A copy with each None replaced by the loss's published setting (gan.recipes)."""
         values = asdict(self)
         beta1, beta2 = DEFAULT_BETAS.get(self.loss, (0.5, 0.999))
-        recipe = {"lr": DEFAULT_LR[self.loss], "d_steps": DEFAULT_D_STEPS[self.loss],
+        lr = DEFAULT_LR[self.loss] if is_wasserstein(self.loss) else TOY_BCE_LR
+        recipe = {"lr": lr, "d_steps": DEFAULT_D_STEPS[self.loss],
                   "optimizer": default_optimizer(self.loss), "beta1": beta1, "beta2": beta2}
         for name, value in recipe.items():
             if values[name] is None:
