@@ -180,9 +180,10 @@ def demo(args):
     check_d = gradcheck(lambda *_: discriminator_loss(D(x), D(G(z))), d_params,
                         raise_exception=False)
     check_g = gradcheck(lambda *_: generator_loss(D(G(z))), g_params, raise_exception=False)
+    print("1. the gradients training follows, against central differences (float64):")
     for name, check in (("D's loss w.r.t. D's", check_d), ("G's loss w.r.t. G's", check_g)):
-        print(f"1. gradient check of {name} {check.checked} weight derivatives: "
-              f"{'passed' if check else 'FAILED'} (max abs error {check.max_abs_error:.1e})")
+        print(f"   {name} {check.checked} weights: {'passed' if check else 'FAILED'} "
+              f"(max abs error {check.max_abs_error:.1e})")
 
     # 2. The game on ring8, with the training defaults but fewer steps.
     config = runs.TrainConfig(data="ring8", steps=args.steps, seed=args.seed,

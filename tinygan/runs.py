@@ -46,6 +46,7 @@ from .random import manual_seed
 
 # The BCE losses' learning rate on the toy data (DCGAN's 2e-4 is slow here; see TrainConfig).
 TOY_BCE_LR = 6e-4
+GIF_FRAMES = 41  # at most, so drawing the GIF stays quick whatever sample_every is
 FILES = ("config.json", "checkpoint.npz", "history.csv", "metrics.json", "history.png",
          "game.png", "samples.png", "training.gif")
 
@@ -214,6 +215,8 @@ def draw_run(out, G, D, data, config, result):
     plot.figure(os.path.join(out, "samples.png"), draw_samples)
 
     frames = list(zip(result.sample_steps, result.samples))
+    if len(frames) > GIF_FRAMES:  # evenly spaced, always with the first and the last
+        frames = [frames[i] for i in np.linspace(0, len(frames) - 1, GIF_FRAMES).astype(int)]
     if frames:
         bounds = None if data.dim == 1 else plot._bounds(real)
 
