@@ -41,6 +41,7 @@ The register micro-kernel itself is in ``gemm_microkernel.h``.
 """
 
 import os
+import sys
 import warnings
 
 import numpy as np
@@ -49,7 +50,7 @@ cimport numpy as cnp
 from cython.parallel cimport prange, threadid
 from libc.string cimport memset
 
-from .gemm_numpy import _check_gemm_args
+from .gemm_numpy import _check_gemm_args, _describe
 
 cnp.import_array()
 
@@ -521,6 +522,11 @@ cdef cnp.ndarray readable(cnp.ndarray x):
 cdef int _num_threads = 1
 
 
+def _round_up(value, multiple):
+    """round_up on Python integers, for sizes that must not overflow (see gemm below)."""
+    return -(-value // multiple) * multiple
+
+
 def gemm(a, b, transpose_a=False, transpose_b=False):
     """C = op(A) @ op(B) as a new C-contiguous array; the same contract as gemm_numpy.gemm.
 
@@ -546,8 +552,11 @@ def gemm(a, b, transpose_a=False, transpose_b=False):
     cdef bint is_float32 = cnp.PyArray_ITEMSIZE(a_array) == 4
     cdef Py_ssize_t nr = NR_F32 if is_float32 else NR_F64
 
-    # Threads: no more than there is work for (MIN_MULTIPLY_ADDS_PER_THREAD each).
-    cdef Py_ssize_t work = batch * rows * cols * depth
+    # Threads: no more than there is work for (MIN_MULTIPLY_ADDS_PER_THREAD each). Every size
+    # product in this function is taken on Python integers (m, n, k and out_shape are Python
+    # ints), never in C: with zero-stride (broadcast) operands each of m, n, k can be near 2**63
+    # with no memory behind it, and a product of them in Py_ssize_t would silently wrap around.
+    work = out_shape[0] * m * n * k if len(out_shape) == 3 else m * n * k
     cdef int num_threads = <int>max(1, min(_num_threads, work // MIN_MULTIPLY_ADDS_PER_THREAD))
 
     # Which loops: blocked, unless C is too thin to fill micro-tiles (see Step 5). A thin C
@@ -588,37 +597,48 @@ def gemm(a, b, transpose_a=False, transpose_b=False):
     # (A, B and C), not of the multiply-adds. Waking a thread costs tens of microseconds
     # (measured: 700x3 @ 3x300 took 35 us on one thread, 75 us on two), so a thread gets at
     # least MIN_ELEMENTS_PER_THIN_THREAD of them (1 MiB of float32).
-    cdef Py_ssize_t streamed
     if path != BLOCKED and path != DOT:
-        streamed = batch * (rows * cols + rows * depth + depth * cols)
+        streamed = batch * (m * n + m * k + k * n)  # a Python int (see above)
         num_threads = <int>max(1, min(_num_threads, streamed // MIN_ELEMENTS_PER_THIN_THREAD))
 
     # Workspace, each part a whole number of 64-byte lines so that every part starts aligned.
     # Blocked: one A block per thread, and one B panel per thread (batch-parallel) or a shared
     # one. Dot: one row of A per thread, and the columns of B. Thin: the copied operand, if any.
-    cdef Py_ssize_t kc = min(KC, depth)
-    cdef Py_ssize_t a_pack_size = round_up(round_up(min(MC, rows), MR) * kc, 16)
-    cdef Py_ssize_t b_pack_size = round_up(round_up(min(NC, cols), nr) * kc, 16)
-    cdef Py_ssize_t b_pack_count = num_threads
+    # The sizes are Python integers (they cannot overflow); only a total that fits in memory is
+    # converted to C. This is the check that protects memory: a wrapped size would allocate a
+    # few bytes that the loops then write far past.
+    kc = min(KC, k)
+    a_pack = _round_up(_round_up(min(MC, m), MR) * kc, 16)
+    b_pack = _round_up(_round_up(min(NC, n), nr) * kc, 16)
+    b_count = num_threads
     if path == DOT:
-        a_pack_size = round_up(depth, 16)
-        b_pack_size = round_up(depth * cols, 16)
-        b_pack_count = 1
+        a_pack = _round_up(k, 16)
+        b_pack = _round_up(k * n, 16)
+        b_count = 1
     elif path != BLOCKED:
-        a_pack_size = 0
+        a_pack = 0
         if path == THIN_SHORT_PACKED:
-            a_pack_size = round_up(depth * cols, 16)
+            a_pack = _round_up(k * n, 16)
         elif path == THIN_NARROW_PACKED:
-            a_pack_size = round_up(depth * rows, 16)
-        b_pack_size = 0
-        b_pack_count = 0
-    cdef Py_ssize_t itemsize = cnp.PyArray_ITEMSIZE(a_array)
-    cdef int a_pack_count = 1 if path >= THIN_SHORT else num_threads
-    cdef char *workspace = <char *>aligned_malloc(
-        (a_pack_count * a_pack_size + b_pack_count * b_pack_size) * itemsize)
+            a_pack = _round_up(k * m, 16)
+        b_pack = 0
+        b_count = 0
+    a_count = 1 if path >= THIN_SHORT else num_threads
+    workspace_bytes = (a_count * a_pack + b_count * b_pack) * cnp.PyArray_ITEMSIZE(a_array)
+    if workspace_bytes > sys.maxsize:
+        raise MemoryError(
+            f"gemm: {_describe(a.shape, transpose_a)} @ {_describe(b.shape, transpose_b)} would "
+            f"need {workspace_bytes} bytes of packing buffers, more than any address space"
+        )
+    cdef Py_ssize_t a_pack_size = a_pack, b_pack_size = b_pack
+    cdef int a_pack_count = a_count, b_pack_count = b_count
+    cdef char *workspace = <char *>aligned_malloc(<size_t>workspace_bytes)
     if workspace == NULL:
-        raise MemoryError("gemm: could not allocate the packing buffers")
-    cdef char *b_packs = workspace + a_pack_count * a_pack_size * itemsize
+        raise MemoryError(
+            f"gemm: {_describe(a.shape, transpose_a)} @ {_describe(b.shape, transpose_b)}: "
+            f"could not allocate {workspace_bytes} bytes of packing buffers"
+        )
+    cdef char *b_packs = workspace + a_pack_count * a_pack_size * cnp.PyArray_ITEMSIZE(a_array)
 
     cdef char *a_data = <char *>cnp.PyArray_DATA(a_array)
     cdef char *b_data = <char *>cnp.PyArray_DATA(b_array)
