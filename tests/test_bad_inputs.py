@@ -17,6 +17,7 @@ The rule they enforce: bad input gets a clear error naming the expected and the 
 traceback from deep inside, a crash in a kernel, or a silent wrong answer.
 """
 
+import os
 import re
 import subprocess
 import sys
@@ -242,3 +243,269 @@ def test_9_19_stack_of_mismatched_shapes_names_the_op_and_the_shapes():
         tg.concatenate([tg.ones(2, 2), tg.ones(3, 3)])
     with pytest.raises(ValueError, match="stack: expected at least one tensor"):
         tg.stack([])
+
+
+# ---------------------------------------------------------------------------------------------
+# Silent wrong answers (continued): optimizers, losses, gradcheck, load_state_dict.
+
+
+def test_9_3_an_optimizer_of_a_single_parameter_is_a_type_error():
+    w = nn.Parameter(np.ones((2, 3), np.float32))
+    for make in (lambda: tg.optim.SGD(w, lr=0.5), lambda: tg.optim.Adam(w),
+                 lambda: tg.optim.RMSprop(w)):
+        with pytest.raises(TypeError, match=r"params must be an iterable of Tensors.*got "
+                                            r"Parameter"):
+            make()
+    optimizer = tg.optim.SGD([w], lr=0.5)  # the right way, and a group of one Tensor
+    optimizer.add_param_group({"params": nn.Parameter(np.ones(2))})
+    w.grad = np.ones((2, 3), np.float32)
+    optimizer.step()
+    np.testing.assert_array_equal(w.data, 0.5)
+
+
+def test_9_7_bce_targets_outside_0_1_or_nan_are_refused():
+    p = tg.tensor([0.2, 0.7])
+    for target in ([0.0, 2.0], [-0.5, 1.0], [np.nan, 1.0]):
+        with pytest.raises(ValueError, match=r"binary_cross_entropy: every target must be a "
+                                             r"probability in \[0, 1\]"):
+            tg.functional.binary_cross_entropy(p, np.array(target))
+    with pytest.raises(ValueError, match="every target"):
+        tg.functional.binary_cross_entropy(p, 1.5)
+    assert tg.functional.binary_cross_entropy(p, np.array([0.0, 1.0])).item() > 0
+
+
+def test_9_7_bce_inputs_with_nan_are_refused():
+    with pytest.raises(ValueError, match=r"every input must be a probability.*NaN"):
+        tg.functional.binary_cross_entropy(tg.tensor([np.nan, 0.5]), np.array([0.0, 1.0]))
+
+
+def test_9_8_gradcheck_restores_its_input_when_fn_raises():
+    x = tg.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    original = x.data
+    snapshot = original.copy()
+    calls = []
+
+    def fn(t):
+        calls.append(1)
+        if len(calls) == 3:  # the analytic pass and one perturbed evaluation succeed
+            raise RuntimeError("boom")
+        return (t * t).sum()
+
+    with pytest.raises(RuntimeError, match="boom"):
+        tg.gradcheck(fn, x)
+    assert x.data is original
+    np.testing.assert_array_equal(x.data, snapshot)
+
+
+@pytest.mark.parametrize("value, message", [
+    (np.array([[None, None], [None, None]], dtype=object), "holds object values"),
+    (np.full((2, 2), 1e300), "not a finite float32"),
+    (np.full((2, 2), np.nan), "not a finite float32"),
+    (np.full((2, 2), 1 + 2j), "holds complex128 values"),
+    ([[1, 2], [3]], "inhomogeneous"),
+])
+def test_9_9_load_state_dict_refuses_values_that_would_become_wrong_weights(value, message):
+    model = nn.Dense(2, 2)
+    before = model.state_dict()
+    state = model.state_dict() | {"weight": value}
+    with pytest.raises(RuntimeError, match=rf"'weight' to float32: .*{message}"):
+        model.load_state_dict(state)
+    for key, array in model.state_dict().items():
+        np.testing.assert_array_equal(array, before[key])
+
+
+def test_9_9_load_state_dict_refuses_a_negative_running_var():
+    model = nn.BatchNorm1d(3)
+    state = model.state_dict() | {"running_var": np.array([1.0, -0.5, 1.0])}
+    with pytest.raises(RuntimeError, match=r"'running_var': running_var must be >= 0"):
+        model.load_state_dict(state)
+    state = model.state_dict() | {"num_batches_tracked": np.array(2.5)}
+    with pytest.raises(RuntimeError, match=r"'num_batches_tracked'.*not whole numbers"):
+        model.load_state_dict(state)
+    np.testing.assert_array_equal(model.running_var, 1.0)
+
+
+def test_9_9_a_read_only_destination_fails_before_anything_is_overwritten():
+    model = nn.Sequential(nn.Dense(2, 2), nn.Dense(2, 1))
+    before = model.state_dict()
+    model[1].weight.data.flags.writeable = False
+    state = {key: value + 1 for key, value in before.items()}
+    with pytest.raises(RuntimeError, match=r"'1.weight' cannot be loaded: .*read-only"):
+        model.load_state_dict(state)
+    for key, array in model.state_dict().items():
+        np.testing.assert_array_equal(array, before[key])
+
+
+def test_9_11_a_grad_of_the_wrong_shape_is_refused_and_a_float64_grad_is_cast():
+    w = nn.Parameter(np.ones((2, 3), np.float32))
+    optimizer = tg.optim.SGD([w], lr=0.5)
+    w.grad = np.ones((3,), np.float32)  # would broadcast
+    with pytest.raises(ValueError, match=r"SGD.step: a parameter of shape \(2, 3\) has a .grad "
+                                         r"of shape \(3,\)"):
+        optimizer.step()
+    assert w.shape == (2, 3)
+    for make in (lambda p: tg.optim.SGD([p], lr=0.5), lambda p: tg.optim.Adam([p]),
+                 lambda p: tg.optim.RMSprop([p], momentum=0.9)):
+        p = nn.Parameter(np.ones((2, 3), np.float32))
+        p.grad = np.ones((2, 3), np.float64)
+        make(p).step()
+        assert p.dtype == np.float32
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda w: tg.optim.Adam([w], lr=float("nan")), "Adam: lr must be a finite number, got nan"),
+    (lambda w: tg.optim.Adam([w], eps=float("nan")), "Adam: eps must be a finite number"),
+    (lambda w: tg.optim.SGD([w], lr=float("inf")), "SGD: lr must be a finite number"),
+    (lambda w: tg.optim.RMSprop([w], alpha=float("nan")), "RMSprop: alpha must be a finite"),
+    (lambda w: tg.optim.Adam([w], betas=(0.9, float("nan"))), "Adam: beta2 must be a finite"),
+])
+def test_9_12_nan_hyperparameters_are_refused(make, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        make(nn.Parameter(np.ones(2)))
+
+
+def test_9_12_set_num_threads_refuses_fractions():
+    with pytest.raises(TypeError, match=r"set_num_threads: n must be an int, got 1\.5"):
+        tg.kernels.set_num_threads(1.5)
+
+
+@pytest.mark.parametrize("result", [np.ones(2), 1.5, None, (tg.ones(1), 2.0)])
+def test_9_18_gradcheck_of_a_function_that_returns_no_tensor_says_so(result):
+    x = tg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    with pytest.raises(TypeError, match=r"gradcheck: fn must return a Tensor or a tuple of "
+                                        r"Tensors, got"):
+        tg.gradcheck(lambda t: result, x)
+
+
+def test_9_18_a_nan_numerical_derivative_fails_loudly():
+    x = tg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    calls = []
+
+    def fn(t):  # fine at x, NaN as soon as it is perturbed
+        calls.append(1)
+        return t.sum() if len(calls) == 1 else t.sum() * np.nan
+
+    result = tg.gradcheck(fn, x, raise_exception=False)
+    assert not result.passed and np.isnan(result.max_abs_error)
+    assert "numerical derivative is NaN" in result.first_failure
+    calls.clear()
+    with pytest.raises(tg.GradcheckError, match=r"numerical nan.*max abs error nan"):
+        tg.gradcheck(fn, x)
+
+
+# ---------------------------------------------------------------------------------------------
+# Unclear errors (continued).
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("TINYGAN_NUM_THREADS=99999999999", "TINYGAN_NUM_THREADS=99999999999 asks for 99999999999 "
+                                        "threads but this process can use only"),
+    ("TINYGAN_NUM_THREADS=abc", "TINYGAN_NUM_THREADS='abc' is not a positive integer"),
+    ("TINYGAN_KERNELS=nmupy", "TINYGAN_KERNELS='nmupy': expected 'compiled' or 'numpy'"),
+])
+def test_9_16_bad_environment_variables_are_named(setting, message):
+    name, value = setting.split("=", 1)
+    result = subprocess.run([sys.executable, "-c", "import tinygan; print('imported')"],
+                            capture_output=True, text=True, timeout=60,
+                            env={name: value, "PATH": "/usr/bin:/bin"})
+    assert message in result.stderr, result.stderr
+
+
+def test_9_16_an_empty_tinygan_kernels_means_the_default():
+    result = subprocess.run([sys.executable, "-c", "import tinygan; print(tinygan.kernels."
+                             "active())"], capture_output=True, text=True, timeout=60,
+                            env={"TINYGAN_KERNELS": "", "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() in tg.kernels.available()
+
+
+@compiled
+def test_9_16_set_num_threads_is_capped_at_the_available_cores():
+    before = tg.kernels.get_num_threads()
+    try:
+        with pytest.warns(RuntimeWarning, match=r"set_num_threads\(10000\) asks for 10000 "
+                                                r"threads but this process can use only"):
+            tg.kernels.set_num_threads(10000)
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+        assert tg.kernels.get_num_threads() == (cores or tg.kernels.get_num_threads())
+    finally:
+        tg.kernels.set_num_threads(before)
+
+
+@pytest.mark.parametrize("make, exception, message", [
+    (lambda w: tg.optim.SGD([w], lr="0.1"), TypeError,
+     "SGD: lr must be a real number, got '0.1' (str)"),
+    (lambda w: tg.optim.Adam([w], betas=(0.9,)), TypeError,
+     "Adam: betas must be a pair (beta1, beta2), got (0.9,)"),
+    (lambda w: tg.optim.SGD([{"lr": 0.1}], lr=0.1), ValueError,
+     "SGD: a param group must have a 'params' entry"),
+    (lambda w: tg.optim.SGD([{"params": [w]}, w], lr=0.1), TypeError,
+     "SGD: params mixes param groups (dicts) and Tensors"),
+    (lambda w: tg.optim.SGD(None, lr=0.1), TypeError,
+     "SGD: params must be an iterable of Tensors or of dicts"),
+    (lambda w: tg.optim.SGD([w], lr=0.1, nesterov="yes"), TypeError,
+     "SGD: nesterov must be True or False"),
+])
+def test_9_19_optimizer_misuse_is_named(make, exception, message):
+    with pytest.raises(exception, match=re.escape(message)):
+        make(nn.Parameter(np.ones(2)))
+
+
+@pytest.mark.parametrize("state_dict, exception, message", [
+    (None, TypeError, "load_state_dict: expected a dict"),
+    ([("state", {}), ("param_groups", [])], TypeError, "load_state_dict: expected a dict"),
+    ({"param_groups": [{"params": [0]}]}, ValueError, "the state dict has no 'state' entry"),
+    ({"state": {}, "param_groups": [{"lr": 0.1}]}, TypeError,
+     "'param_groups' must be a list of dicts, each with a 'params' list"),
+    ({"state": {0: 1.0}, "param_groups": [{"params": [0]}]}, TypeError,
+     "'state' must map parameter indices to dicts"),
+    ({"state": {}, "param_groups": [{"params": [0], "lr": "fast"}]}, TypeError,
+     "Adam: lr must be a real number, got 'fast'"),
+])
+def test_9_19_optimizer_load_state_dict_misuse_is_named_and_changes_nothing(state_dict,
+                                                                            exception, message):
+    w = nn.Parameter(np.ones(2))
+    optimizer = tg.optim.Adam([w], lr=0.01)
+    with pytest.raises(exception, match=re.escape(message)):
+        optimizer.load_state_dict(state_dict)
+    assert optimizer.param_groups[0]["lr"] == 0.01 and optimizer.state == {}
+
+
+def test_9_19_module_load_state_dict_of_a_list_of_pairs_is_named():
+    with pytest.raises(TypeError, match=r"load_state_dict: expected a dict \{name: array\}"):
+        nn.Dense(2, 2).load_state_dict([("weight", np.ones((2, 2)))])
+
+
+@pytest.mark.parametrize("loss", [tg.functional.binary_cross_entropy,
+                                  tg.functional.binary_cross_entropy_with_logits,
+                                  tg.functional.mse_loss])
+def test_9_19_losses_given_an_ndarray_name_the_loss(loss):
+    with pytest.raises(TypeError, match=rf"^{loss.__name__}: input must be a Tensor .*got "
+                                        r"ndarray"):
+        loss(np.array([0.5]), np.array([1.0]))
+
+
+@pytest.mark.parametrize("kernels", ["compiled", "numpy"])
+@pytest.mark.parametrize("a, b, message", [
+    (np.ones(6)[::2], np.ones((3, 2)), "matmul: expected arrays of 2 or more dimensions, got "
+                                       "shapes (3,) and (3, 2)"),
+    (np.array(2.0), np.ones((3, 2)), "matmul: expected arrays of 2 or more dimensions, got "
+                                     "shapes () and (3, 2)"),
+    (np.ones((2, 3)), np.ones((2, 2)), "matmul: (2, 3) @ (2, 2): inner dimensions 3 and 2"),
+    (np.ones((2, 2, 3)), np.ones((3, 3, 2)), "matmul: (2, 2, 3) @ (3, 3, 2): the batch axes"),
+])
+def test_9_19_kernels_matmul_names_the_op_and_the_shapes(kernels, a, b, message):
+    if kernels not in tg.kernels.available():
+        pytest.skip("the compiled kernels are not built")
+    previous = tg.kernels.use(kernels)
+    try:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            tg.kernels.matmul(a, b)
+    finally:
+        tg.kernels.use(previous)
+
+
+def test_9_19_swapaxes_out_of_range_names_the_axis_and_the_shape():
+    with pytest.raises(IndexError, match=re.escape("swapaxes: axis 5 is out of range for a "
+                                                   "tensor of shape (2, 3)")):
+        tg.ones(2, 3).swapaxes(0, 5)

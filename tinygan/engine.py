@@ -307,7 +307,10 @@ class Tensor:
         try:
             data = _matmul_kernel(a.data, b.data)
         except ValueError as error:  # batch axes that do not broadcast
-            raise ValueError(f"matmul: {a.shape} @ {b.shape}: {error}") from None
+            message = str(error)  # the kernel layer's matmul names itself and the shapes
+            if not message.startswith("matmul: "):
+                message = f"matmul: {a.shape} @ {b.shape}: {message}"
+            raise ValueError(message) from None
         return Tensor._result(data, (a, b), backward, "matmul")
 
     def __rmatmul__(self, other):

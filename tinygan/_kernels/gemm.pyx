@@ -662,22 +662,49 @@ def gemm(a, b, transpose_a=False, transpose_b=False):
 # Threads and build information.
 
 
+def available_cores():
+    """The cores this process may run on: its CPU affinity where the OS reports one (a shared
+    server or a container that grants 2 of 64 cores reports 2), else os.cpu_count()."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+# The most threads set_num_threads below accepts: far more than any core count this course will
+# meet, few enough that OpenMP can always create them (a failed thread creation aborts).
+MAX_THREADS = 256
+
+
+def capped_num_threads(n, source):
+    """n threads, at most one per available core (with a RuntimeWarning when n is more): more
+    would only make threads wait for each other, and every thread gets its own packing buffers,
+    so memory grows with the count. The public ``tinygan.kernels.set_num_threads`` and the
+    TINYGAN_NUM_THREADS variable go through this."""
+    cores = available_cores()
+    if n > cores:
+        warnings.warn(f"tinygan: {source} asks for {n} threads but this process can use only "
+                      f"{cores} cores; using {cores}", RuntimeWarning, stacklevel=3)
+        return cores
+    return n
+
+
 def _default_num_threads():
-    """TINYGAN_NUM_THREADS when set to a positive integer, else every core."""
+    """TINYGAN_NUM_THREADS when set to a positive integer (at most the available cores), else
+    every available core."""
     setting = os.environ.get("TINYGAN_NUM_THREADS", "").strip()
     if setting:
         try:
             if int(setting) >= 1:
-                return int(setting)
+                return capped_num_threads(int(setting), f"TINYGAN_NUM_THREADS={setting}")
         except ValueError:
             pass
         warnings.warn(
             f"tinygan: TINYGAN_NUM_THREADS={setting!r} is not a positive integer; "
-            "using every core",
+            "using every available core",
             RuntimeWarning,
             stacklevel=2,
         )
-    return os.cpu_count() or 1
+    return available_cores()
 
 
 def get_num_threads():
@@ -686,10 +713,16 @@ def get_num_threads():
 
 
 def set_num_threads(n):
-    """Let gemm use up to ``n`` threads (``n >= 1``)."""
+    """Let gemm use up to ``n`` threads, an int in [1, MAX_THREADS].
+
+    Unlike the public ``tinygan.kernels.set_num_threads``, this does not cap ``n`` at the
+    available cores: the tests oversubscribe on purpose, to run the 4-thread partitions on a
+    2-core machine. MAX_THREADS is the check that protects the process."""
     global _num_threads
-    if int(n) < 1:
-        raise ValueError(f"set_num_threads: expected a count >= 1, got {n}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"set_num_threads: expected an int, got {n!r} ({type(n).__name__})")
+    if not 1 <= n <= MAX_THREADS:
+        raise ValueError(f"set_num_threads: expected a count in [1, {MAX_THREADS}], got {n}")
     _num_threads = int(n)
 
 

@@ -82,6 +82,14 @@ class _BatchNorm(Module):
         return batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
                           use_batch_stats, momentum, self.eps)
 
+    def _check_loaded(self, name, value):
+        """A variance is never negative: a checkpoint with one would give NaN (sqrt of a
+        negative) on every evaluation, long after the load."""
+        if name == "running_var" and value.size and value.min() < 0:
+            raise ValueError(f"running_var must be >= 0, got {value.min()!r} in the state dict")
+        if name == "num_batches_tracked" and value.size and value.min() < 0:
+            raise ValueError(f"num_batches_tracked must be >= 0, got {value.min()!r}")
+
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
                 f"affine={self.affine}, track_running_stats={self.track_running_stats}")
