@@ -522,6 +522,20 @@ cdef cnp.ndarray readable(cnp.ndarray x):
 cdef int _num_threads = 1
 
 
+# Products with a longer inner dimension than this are split in two (see gemm): 8 KC slices.
+SPLIT_DEPTH = 8 * KC
+
+
+def _split_along_k(a, b, transpose_a, transpose_b, k):
+    """op(A) @ op(B) as op(A)[:, :h] @ op(B)[:h] + op(A)[:, h:] @ op(B)[h:], h a multiple of KC."""
+    h = _round_up(k // 2, KC)
+    a1, a2 = (a[..., :h, :], a[..., h:, :]) if transpose_a else (a[..., :h], a[..., h:])
+    b1, b2 = (b[..., :h], b[..., h:]) if transpose_b else (b[..., :h, :], b[..., h:, :])
+    c = gemm(a1, b1, transpose_a, transpose_b)
+    c += gemm(a2, b2, transpose_a, transpose_b)
+    return c
+
+
 def _round_up(value, multiple):
     """round_up on Python integers, for sizes that must not overflow (see gemm below)."""
     return -(-value // multiple) * multiple
@@ -591,6 +605,14 @@ def gemm(a, b, transpose_a=False, transpose_b=False):
             path = THIN_NARROW
         else:
             path = THIN_SHORT_PACKED
+
+    # A long k on the blocked path: C accumulates one KC slice after the other, so each entry
+    # of C is a sum of k / KC slice sums added in sequence, and its rounding error grows with
+    # k / KC. Past SPLIT_DEPTH the product is split in two along k, each half computed (and split
+    # again) by this same function, and the halves added: pairwise summation, whose error grows
+    # with log2(k) instead. The halves are views (no copy); C costs one addition per split.
+    if path == BLOCKED and k > SPLIT_DEPTH:
+        return _split_along_k(a, b, transpose_a, transpose_b, k)
 
     # The thin kernel does about one FMA per element it streams: it is bound by memory, not by
     # arithmetic, so what a thread should get is a share of the elements read and written
