@@ -48,7 +48,7 @@ def test_set_num_threads_round_trip():
         assert tg.kernels.get_num_threads() == 1
     finally:
         tg.kernels.set_num_threads(before)
-    with pytest.raises(ValueError, match="expected a count >= 1, got 0"):
+    with pytest.raises(ValueError, match="set_num_threads: n must be >= 1, got 0"):
         tg.kernels.set_num_threads(0)
 
 

@@ -8,16 +8,15 @@ and ``requires_grad``.
 
 import numpy as np
 
-from . import dtypes
+from . import arguments, dtypes
 from .engine import Tensor
 from .random import generator
 
 
-def _shape(shape):
-    """Accept both zeros(2, 3) and zeros((2, 3))."""
-    if len(shape) == 1 and isinstance(shape[0], tuple | list):
-        shape = tuple(shape[0])
-    return tuple(int(n) for n in shape)
+def _shape(shape, op="tensor factory"):
+    """Accept both zeros(2, 3) and zeros((2, 3)); every size an int >= 0 (2.5 is an error,
+    not silently 2)."""
+    return arguments.shape(op, shape)
 
 
 def _dtype(dtype):
@@ -25,15 +24,15 @@ def _dtype(dtype):
 
 
 def zeros(*shape, dtype=None, requires_grad=False):
-    return Tensor(np.zeros(_shape(shape), _dtype(dtype)), requires_grad=requires_grad)
+    return Tensor(np.zeros(_shape(shape, "zeros"), _dtype(dtype)), requires_grad=requires_grad)
 
 
 def ones(*shape, dtype=None, requires_grad=False):
-    return Tensor(np.ones(_shape(shape), _dtype(dtype)), requires_grad=requires_grad)
+    return Tensor(np.ones(_shape(shape, "ones"), _dtype(dtype)), requires_grad=requires_grad)
 
 
 def full(shape, fill_value, dtype=None, requires_grad=False):
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    shape = _shape((shape,), "full")
     return Tensor(np.full(shape, fill_value, _dtype(dtype)), requires_grad=requires_grad)
 
 
@@ -47,13 +46,13 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad=False):
 
 def rand(*shape, dtype=None, requires_grad=False):
     """Uniform samples in [0, 1)."""
-    values = generator().random(_shape(shape), dtype=np.float64).astype(_dtype(dtype))
+    values = generator().random(_shape(shape, "rand"), dtype=np.float64).astype(_dtype(dtype))
     return Tensor(values, requires_grad=requires_grad)
 
 
 def randn(*shape, dtype=None, requires_grad=False):
     """Standard normal samples N(0, 1), e.g. the generator's noise z."""
-    values = generator().standard_normal(_shape(shape)).astype(_dtype(dtype))
+    values = generator().standard_normal(_shape(shape, "randn")).astype(_dtype(dtype))
     return Tensor(values, requires_grad=requires_grad)
 
 

@@ -33,8 +33,18 @@ def set_default_dtype(dtype):
 
 
 def float_dtype(dtype):
-    """np.dtype for float32/float64 (given as a dtype, a type or a name); TypeError otherwise."""
-    resolved = np.dtype(dtype)
+    """np.dtype for float32/float64 (given as a dtype, a type or a name); TypeError otherwise.
+
+    This is the one normaliser of ``dtype`` arguments (factories, layers, ``astype``). A dtype
+    in the other byte order ('>f8') names the same numbers and gives the native dtype.
+    """
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"tinygan tensors hold float32 or float64, got dtype={dtype!r}, "
+                        "which is not a dtype") from None
+    if resolved.kind == "f" and resolved.itemsize in (4, 8):
+        resolved = resolved.newbyteorder("=")
     if resolved not in FLOAT_DTYPES:
         raise TypeError(f"tinygan tensors hold float32 or float64, got dtype {resolved}")
     return resolved

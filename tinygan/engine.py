@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from . import dtypes
+from . import arguments, dtypes
 from .autograd import _GradMode, backpropagate
 
 # The engine's matrix products go through this slot. It starts as NumPy's matmul and
@@ -307,7 +307,10 @@ class Tensor:
         try:
             data = _matmul_kernel(a.data, b.data)
         except ValueError as error:  # batch axes that do not broadcast
-            raise ValueError(f"matmul: {a.shape} @ {b.shape}: {error}") from None
+            message = str(error)  # the kernel layer's matmul names itself and the shapes
+            if not message.startswith("matmul: "):
+                message = f"matmul: {a.shape} @ {b.shape}: {message}"
+            raise ValueError(message) from None
         return Tensor._result(data, (a, b), backward, "matmul")
 
     def __rmatmul__(self, other):
@@ -318,7 +321,7 @@ class Tensor:
     def sum(self, axis=None, keepdims=False):
         """Sum over ``axis`` (an int, a tuple, or None for all axes)."""
         shape = self.shape
-        axis = tuple(axis) if isinstance(axis, list) else axis
+        axis = _checked_axes("sum", axis, shape)
 
         def backward(g, out, a_):
             # every summed element contributed with weight 1: copy g back along the summed axes
@@ -329,7 +332,7 @@ class Tensor:
 
     def mean(self, axis=None, keepdims=False):
         """Mean over ``axis``: the sum divided by the number of elements reduced."""
-        axis = tuple(axis) if isinstance(axis, list) else axis
+        axis = _checked_axes("mean", axis, self.shape)
         count = math.prod(self.shape[a] for a in _reduced_axes(self.ndim, axis))
         return self.sum(axis=axis, keepdims=keepdims) * (1.0 / count if count else np.nan)
 
@@ -337,7 +340,7 @@ class Tensor:
         """Maximum over ``axis``. Where several elements tie for the maximum, the gradient is
         shared equally among them (the average of the one-sided derivatives)."""
         shape = self.shape
-        axis = tuple(axis) if isinstance(axis, list) else axis
+        axis = _checked_axes("max", axis, shape)
         data = self.data.max(axis=axis, keepdims=keepdims)
 
         def backward(g, out, a_):
@@ -375,7 +378,10 @@ class Tensor:
         """Permute the axes (reverse them when none are given), as ``np.transpose``."""
         axes = axes[0] if len(axes) == 1 and isinstance(axes[0], tuple | list) else axes
         ndim = self.data.ndim
-        axes = tuple(range(ndim - 1, -1, -1)) if not axes else tuple(a % ndim for a in axes)
+        if axes:
+            axes = tuple(arguments.axis("transpose", a, ndim, self.shape) for a in axes)
+        else:
+            axes = tuple(range(ndim - 1, -1, -1))
         if sorted(axes) != list(range(ndim)):
             raise ValueError(f"transpose: {axes} is not a permutation of the axes of {self.shape}")
         inverse = [0] * ndim  # axis axes[i] of the input became axis i of the output
@@ -390,6 +396,8 @@ class Tensor:
     permute = transpose
 
     def swapaxes(self, axis1, axis2):
+        axis1 = arguments.axis("swapaxes", axis1, self.ndim, self.shape)
+        axis2 = arguments.axis("swapaxes", axis2, self.ndim, self.shape)
         axes = list(range(self.ndim))
         axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
         return self.transpose(axes)
@@ -399,6 +407,8 @@ class Tensor:
 
     def flatten(self, start_dim=0):
         """Merge the axes from ``start_dim`` on: (N, C, H, W).flatten(1) -> (N, C*H*W)."""
+        if self.ndim:  # a 0-d tensor flattens to shape (1,), whatever start_dim (NumPy's rule)
+            start_dim = arguments.axis("flatten", start_dim, self.ndim, self.shape)
         return self.reshape(*self.shape[:start_dim], math.prod(self.shape[start_dim:]))
 
     def broadcast_to(self, shape):
@@ -416,7 +426,7 @@ class Tensor:
 
     def __getitem__(self, index):
         """Indexing and slicing as in NumPy (basic and integer-array indexing)."""
-        index = _plain_index(index)
+        index = _plain_index(index, self.shape)
         input_shape = self.shape
 
         def backward(g, out, a_):
@@ -533,9 +543,13 @@ class Tensor:
 
 def concatenate(tensors, axis=0):
     """Join tensors along an existing axis; the gradient is cut back into the pieces."""
-    tensors = tuple(as_tensor(t) for t in tensors)
-    data = np.concatenate([t.data for t in tensors], axis=axis)
-    axis = axis % data.ndim
+    tensors = _several("concatenate", tensors)
+    axis = arguments.axis("concatenate", axis, tensors[0].ndim, tensors[0].shape)
+    try:
+        data = np.concatenate([t.data for t in tensors], axis=axis)
+    except ValueError:
+        raise ValueError(f"concatenate: shapes {[t.shape for t in tensors]} differ outside "
+                         f"axis {axis}") from None
     bounds = np.cumsum([0] + [t.shape[axis] for t in tensors])
 
     def backward(g, out, *inputs):
@@ -547,15 +561,31 @@ def concatenate(tensors, axis=0):
 
 def stack(tensors, axis=0):
     """Join same-shaped tensors along a new axis; input i gets the gradient's slice i."""
-    tensors = tuple(as_tensor(t) for t in tensors)
+    tensors = _several("stack", tensors)
+    axis = arguments.axis("stack", axis, tensors[0].ndim + 1)  # the new axis may be the last
+    shapes = [t.shape for t in tensors]
+    if len(set(shapes)) > 1:
+        raise ValueError(f"stack: tensors must all have the same shape, got {shapes}")
     data = np.stack([t.data for t in tensors], axis=axis)
-    axis = axis % data.ndim
 
     def backward(g, out, *inputs):
         before = (slice(None),) * axis
         return tuple(g[before + (i,)] for i in range(len(tensors)))
 
     return Tensor._result(data, tensors, backward, "stack")
+
+
+def _several(op, tensors):
+    """The tensors joined by concatenate/stack, as Tensors; at least one, with >= 1 axis for
+    concatenate."""
+    if isinstance(tensors, Tensor | np.ndarray):
+        raise TypeError(f"{op}: expected a sequence of tensors, got one {type(tensors).__name__}")
+    tensors = tuple(as_tensor(t) for t in tensors)
+    if not tensors:
+        raise ValueError(f"{op}: expected at least one tensor, got none")
+    if op == "concatenate" and tensors[0].ndim == 0:
+        raise ValueError("concatenate: 0-d tensors have no axis to join along (use stack)")
+    return tensors
 
 
 def where(condition, a, b):
@@ -619,14 +649,29 @@ def as_tensor(value, dtype=None):
 
 
 def _to_float_array(data, dtype=None):
-    array = np.asarray(data)
+    try:
+        array = np.asarray(data)
+    except ValueError as error:  # NumPy refuses ragged nested lists ("inhomogeneous shape")
+        raise ValueError(f"tensor: the nested lists must form a rectangular array (every row "
+                         f"the same length), got {_abbreviated(data)}: {error}") from None
     if array.dtype.kind not in "biuf":
         raise TypeError(f"tensor: cannot make a float tensor from data of dtype {array.dtype}")
     if dtype is not None:
         return array.astype(dtypes.float_dtype(dtype), copy=False)
-    if array.dtype in dtypes.FLOAT_DTYPES and isinstance(data, np.ndarray | np.generic):
-        return array  # NumPy floats keep their precision; Python numbers get the default
+    if array.dtype.kind == "f" and isinstance(data, np.ndarray | np.generic):
+        # NumPy floats keep their precision; Python numbers get the default. A float64 in the
+        # other byte order ('>f8' read from a file) or a long double is float64 *precision*,
+        # so it becomes native float64 (astype converts the bytes), not the float32 default.
+        if array.dtype.itemsize >= 8:
+            return array.astype(np.float64, copy=False)
+        if array.dtype.itemsize == 4:
+            return array.astype(np.float32, copy=False)
     return array.astype(dtypes.get_default_dtype())  # bool, int, unsigned, float16, Python
+
+
+def _abbreviated(data, limit=60):
+    text = repr(data)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _constant(value, like):
@@ -704,6 +749,16 @@ def _np_sigmoid(x):
     return np.exp(-np.logaddexp(0, -x))
 
 
+def _checked_axes(op, axis, shape):
+    """A reduction's ``axis`` (None, an int, or a tuple or list of ints), each checked against
+    ``shape`` (an out-of-range axis is an error, not reduced modulo ndim); lists become tuples."""
+    if axis is None:
+        return None
+    if isinstance(axis, tuple | list):
+        return tuple(arguments.axis(op, a, len(shape), shape) for a in axis)
+    return arguments.axis(op, axis, len(shape), shape)
+
+
 def _reduced_axes(ndim, axis):
     """The set of (non-negative) axes that ``axis`` names; None names them all."""
     if axis is None:
@@ -738,14 +793,29 @@ def _broadcasting(name, function, a, b):
         ) from None
 
 
-def _plain_index(index):
-    """Indices made of Tensors become NumPy integer arrays (Tensors hold floats, so a mask must
-    be given as a NumPy bool array)."""
+def _plain_index(index, shape=None):
+    """Indices made of Tensors become NumPy integer arrays.
+
+    The subtle case: a Tensor always holds floats, so ``tensor(mask)`` of a bool mask holds
+    0.0 and 1.0, and used as an index it would *gather* rows 1 and 0 instead of masking: a
+    silent wrong answer. A Tensor index of only 0s and 1s shaped like the leading axes of the
+    indexed tensor (the shape a mask has) is therefore refused as ambiguous; give a mask as a
+    NumPy bool array, and integer indices as a list or an integer array.
+    """
     if isinstance(index, Tensor):
-        if not np.all(np.mod(index.data, 1) == 0):
+        values = index.data
+        if not np.all(np.mod(values, 1) == 0):
             raise IndexError("getitem: a Tensor used as an index must hold whole numbers, got "
-                             f"{index.data.ravel()[:5]}")
-        return index.data.astype(np.intp)
+                             f"{values.ravel()[:5]}")
+        if (shape is not None and values.ndim and values.shape == tuple(shape[:values.ndim])
+                and np.all((values == 0) | (values == 1))):
+            raise IndexError(
+                f"getitem: a Tensor of 0s and 1s of shape {values.shape} used as an index of a "
+                f"tensor of shape {tuple(shape)} is ambiguous (a Tensor holds floats, so a bool "
+                "mask became 0./1.): mask with a NumPy bool array (x[mask.numpy() > 0]), or "
+                "gather rows with a list or an integer array"
+            )
+        return values.astype(np.intp)
     if isinstance(index, tuple):
         return tuple(_plain_index(i) for i in index)
     if isinstance(index, list):

@@ -74,17 +74,24 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
         count += error.size
         if error.size == 0:
             continue
-        # NaN compares False with everything: written this way round, a NaN entry fails
+        # NaN compares False with everything: written this way round, a NaN entry fails. The
+        # maxima must propagate NaN too (np.max, not np.fmax, which skips it): a check whose
+        # only error is NaN must not report "max abs error 0".
         failing = np.argwhere(~(error <= atol + rtol * np.abs(n)))
-        max_abs = float(np.fmax(max_abs, error.max()))
-        max_rel = float(np.fmax(max_rel, (error / np.maximum(np.abs(n), 1e-12)).max()))
+        max_abs = float(np.max([max_abs, error.max()]))
+        max_rel = float(np.max([max_rel, (error / np.maximum(np.abs(n), 1e-12)).max()]))
         if len(failing) and not first_failure:
             out_index, in_index = failing[0]
             element = np.unravel_index(in_index, inputs[i].shape)
+            a_value, n_value = a[out_index, in_index], n[out_index, in_index]
             first_failure = (
                 f"input {i} element {tuple(int(e) for e in element)}, output entry {out_index}: "
-                f"analytic {a[out_index, in_index]:.10g} vs numerical {n[out_index, in_index]:.10g}"
+                f"analytic {a_value:.10g} vs numerical {n_value:.10g}"
             )
+            if np.isnan(a_value) or np.isnan(n_value):
+                which = "numerical" if np.isnan(n_value) else "analytic"
+                first_failure += (f" (the {which} derivative is NaN: fn is not differentiable "
+                                  "there, or gives NaN within eps of the input)")
     result = GradcheckResult(not first_failure, max_abs, max_rel, count, first_failure)
     if first_failure and raise_exception:
         raise GradcheckError(
@@ -126,7 +133,19 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
 
 
 def _as_tuple(outputs):
-    return (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
+    """fn's result as a tuple of Tensors; anything else (an ndarray, a float, None) is named.
+
+    (An ndarray or a float has no graph, so there would be nothing to differentiate.)"""
+    if isinstance(outputs, Tensor):
+        return (outputs,)
+    if isinstance(outputs, tuple | list) and outputs and all(
+            isinstance(o, Tensor) for o in outputs):
+        return tuple(outputs)
+    got = type(outputs).__name__
+    if isinstance(outputs, tuple | list):
+        got = f"a {got} of " + (", ".join(type(o).__name__ for o in outputs) or "nothing")
+    raise TypeError(f"gradcheck: fn must return a Tensor or a tuple of Tensors, got {got} "
+                    "(compute the output with tinygan ops on the input Tensors)")
 
 
 def _analytic_jacobians(outputs, inputs):
@@ -160,15 +179,17 @@ def _numerical_jacobians(fn, inputs, checked, eps):
         inputs[i].data = values = np.array(original_data)  # a private copy, perturbed in place
         flat = values.reshape(-1)
         columns = []
-        for element in range(flat.size):
-            original = flat[element]
-            flat[element] = original + eps
-            plus = evaluate()
-            flat[element] = original - eps
-            minus = evaluate()
-            flat[element] = original
-            columns.append((plus - minus) / (2 * eps))
-        inputs[i].data = original_data
+        try:
+            for element in range(flat.size):
+                original = flat[element]
+                flat[element] = original + eps
+                plus = evaluate()
+                flat[element] = original - eps
+                minus = evaluate()
+                flat[element] = original
+                columns.append((plus - minus) / (2 * eps))
+        finally:  # also when fn raises: the caller gets back the very array it passed in
+            inputs[i].data = original_data
         n_out = evaluate().size if not columns else columns[0].size
         jacobians.append(np.stack(columns, axis=1) if columns else np.zeros((n_out, 0)))
     return jacobians

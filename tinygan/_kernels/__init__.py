@@ -28,6 +28,7 @@ import warnings
 
 import numpy as np
 
+from ..arguments import integer
 from . import conv_numpy, gemm_numpy
 
 
@@ -95,11 +96,14 @@ def get_num_threads():
 
 
 def set_num_threads(n):
-    """Set the compiled kernels' thread count (the default comes from TINYGAN_NUM_THREADS)."""
-    if int(n) < 1:
-        raise ValueError(f"set_num_threads: expected a count >= 1, got {n}")
+    """Set the compiled kernels' thread count (the default comes from TINYGAN_NUM_THREADS).
+
+    ``n`` is an int >= 1 (1.5 is an error, not 1); more than the cores this process may use
+    (its CPU affinity, on a shared server) is capped at them, with a RuntimeWarning."""
+    n = integer("set_num_threads", "n", n, minimum=1)
     if _compiled is not None:
-        _compiled["gemm"].set_num_threads(int(n))
+        n = _compiled["gemm"].capped_num_threads(n, f"set_num_threads({n})")
+        _compiled["gemm"].set_num_threads(n)
 
 
 def info():
@@ -126,7 +130,23 @@ def matmul(a, b):
     when only ``a`` has batch axes and is C-contiguous, (..., m, k) @ (k, n) is one big
     (batch*m, k) @ (k, n) product; otherwise both are broadcast to a common batch and flattened
     to 3-D. Mixed float32/float64 operands are promoted to float64, as NumPy does.
+    Operands that are not arrays of 2 or more dimensions, inner dimensions that differ and batch
+    axes that do not broadcast are errors naming ``matmul`` and both shapes.
     """
+    if not isinstance(a, np.ndarray) or not isinstance(b, np.ndarray):
+        raise TypeError(f"matmul: expected two numpy arrays, got {type(a).__name__} and "
+                        f"{type(b).__name__}")
+    if a.ndim < 2 or b.ndim < 2:
+        raise ValueError(f"matmul: expected arrays of 2 or more dimensions, got shapes "
+                         f"{a.shape} and {b.shape} (make a vector a row or a column first)")
+    if a.shape[-1] != b.shape[-2]:
+        raise ValueError(f"matmul: {a.shape} @ {b.shape}: inner dimensions {a.shape[-1]} and "
+                         f"{b.shape[-2]} differ")
+    try:
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise ValueError(f"matmul: {a.shape} @ {b.shape}: the batch axes {a.shape[:-2]} and "
+                         f"{b.shape[:-2]} cannot be broadcast together") from None
     if a.dtype != b.dtype:
         common = np.result_type(a.dtype, b.dtype)
         a, b = a.astype(common, copy=False), b.astype(common, copy=False)
@@ -136,7 +156,6 @@ def matmul(a, b):
     if b.ndim == 2 and a.flags.c_contiguous:
         rows = gemm(a.reshape(math.prod(a.shape[:-1]), a.shape[-1]), b)
         return rows.reshape(*a.shape[:-1], b.shape[-1])
-    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     a3 = np.broadcast_to(a, batch + a.shape[-2:]).reshape(math.prod(batch), *a.shape[-2:])
     b3 = np.broadcast_to(b, batch + b.shape[-2:]).reshape(math.prod(batch), *b.shape[-2:])
     return gemm(a3, b3).reshape(*batch, a.shape[-2], b.shape[-1])
@@ -157,4 +176,9 @@ def conv2d_grad_weight(x, grad_out, kernel_hw, stride=(1, 1), padding=(0, 0)):
     return _active["conv"].conv2d_grad_weight(x, grad_out, kernel_hw, stride, padding)
 
 
-use(os.environ.get("TINYGAN_KERNELS", "compiled" if _compiled is not None else "numpy"))
+# TINYGAN_KERNELS picks the set at import; a bad value fails the import naming the variable.
+_setting = os.environ.get("TINYGAN_KERNELS", "").strip()
+if _setting not in ("", "compiled", "numpy") or (_setting == "compiled" and _compiled is None):
+    raise ImportError(f"tinygan: TINYGAN_KERNELS={_setting!r}: expected 'compiled' or 'numpy' "
+                      f"(or unset), and one of the available sets {available()}")
+use(_setting or ("compiled" if _compiled is not None else "numpy"))

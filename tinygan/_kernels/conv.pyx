@@ -58,18 +58,22 @@ def get_num_threads():
 # Each thread has its own scratch row, `scratch[threadid()]`, so threads never share one.
 
 
-def _check_windows(what, Py_ssize_t rows, Py_ssize_t columns, Py_ssize_t N, Py_ssize_t C,
-                   Py_ssize_t H, Py_ssize_t W, Py_ssize_t scratch_rows,
-                   Py_ssize_t scratch_columns, Py_ssize_t kH, Py_ssize_t kW,
-                   Py_ssize_t sH, Py_ssize_t sW, Py_ssize_t pH, Py_ssize_t pW,
-                   Py_ssize_t H_out, Py_ssize_t W_out, int threads):
+def _check_windows(what, rows, columns, N, C, H, W, scratch_rows, scratch_columns, kH, kW,
+                   sH, sW, pH, pW, H_out, W_out, threads):
     """Refuse any geometry under which the loops below would step outside an array.
 
     conv2d and its gradients call these helpers only after conv_numpy's checks, so this never
-    fires for them; it guards the helpers themselves, which Python code can also call.
+    fires for them; it guards the helpers themselves, which Python code can also call, with
+    any integers. The arguments are deliberately untyped: every product and sum below is taken
+    on Python integers, which cannot overflow. (Typed as Py_ssize_t, sizes near 2**62 would
+    wrap around in C, every comparison would pass, and the loops would index far outside the
+    arrays.) Once these checks pass, every index the loops compute is below an actual array
+    size, so the loops' own C arithmetic cannot overflow either.
     """
     if min(kH, kW, sH, sW) < 1 or min(pH, pW, H_out, W_out) < 0:
-        raise ValueError(f"{what}: kernel and stride must be >= 1, padding and output >= 0")
+        raise ValueError(f"{what}: kernel and stride must be >= 1, padding and output >= 0, got "
+                         f"kernel ({kH}, {kW}), stride ({sH}, {sW}), padding ({pH}, {pW}), "
+                         f"output ({H_out}, {W_out})")
     if (H_out and (H_out - 1) * sH + kH > H + 2 * pH) or (
             W_out and (W_out - 1) * sW + kW > W + 2 * pW):
         raise ValueError(f"{what}: windows of {kH}x{kW}, stride ({sH}, {sW}) for a "
@@ -80,6 +84,14 @@ def _check_windows(what, Py_ssize_t rows, Py_ssize_t columns, Py_ssize_t N, Py_s
     if scratch_rows < threads or scratch_columns < (H + 2 * pH) * (W + 2 * pW):
         raise ValueError(f"{what}: scratch of shape {(scratch_rows, scratch_columns)} is too small "
                          f"for {threads} threads of {(H + 2 * pH) * (W + 2 * pW)} pixels")
+
+
+def _check_distinct(what, output, *inputs):
+    """Refuse an output array that overlaps an input or the scratch: the loops would read
+    values they have already overwritten (memory-safe, but a wrong answer)."""
+    for name, array in inputs:
+        if np.may_share_memory(output, array):
+            raise ValueError(f"{what}: the output overlaps {name}; pass separate arrays")
 
 
 def _im2col(const floating[:, :, :, ::1] x, floating[:, ::1] cols, floating[:, ::1] scratch,
@@ -94,6 +106,8 @@ def _im2col(const floating[:, :, :, ::1] x, floating[:, ::1] cols, floating[:, :
     cdef int threads = _gemm_threads()
     _check_windows("im2col", cols.shape[0], cols.shape[1], N, C, H, W, scratch.shape[0],
                    scratch.shape[1], kH, kW, sH, sW, pH, pW, H_out, W_out, threads)
+    _check_distinct("im2col", cols, ("the input", x), ("the scratch", scratch))
+    _check_distinct("im2col", scratch, ("the input", x))
     cdef Py_ssize_t Wp = W + 2 * pW, plane = (H + 2 * pH) * Wp
     cdef Py_ssize_t L = H_out * W_out  # columns per image
     cdef Py_ssize_t nc, n, c, p, q, i, j, h
@@ -134,6 +148,8 @@ def _col2im(const floating[:, ::1] dcols, floating[:, :, :, ::1] dx, floating[:,
     cdef int threads = _gemm_threads()
     _check_windows("col2im", dcols.shape[0], dcols.shape[1], N, C, H, W, scratch.shape[0],
                    scratch.shape[1], kH, kW, sH, sW, pH, pW, H_out, W_out, threads)
+    _check_distinct("col2im", dx, ("the column matrix", dcols), ("the scratch", scratch))
+    _check_distinct("col2im", scratch, ("the column matrix", dcols))
     cdef Py_ssize_t Wp = W + 2 * pW, plane = (H + 2 * pH) * Wp
     cdef Py_ssize_t L = H_out * W_out
     cdef Py_ssize_t nc, n, c, p, q, i, j, h
@@ -173,6 +189,7 @@ def _swap_first_axes(const floating[:, :, ::1] src, floating[:, :, ::1] dst):
     if dst.shape[0] != B or dst.shape[1] != A or dst.shape[2] != K:
         actual = (dst.shape[0], dst.shape[1], dst.shape[2])
         raise ValueError(f"swap_first_axes: dst has shape {actual}, expected {(B, A, K)}")
+    _check_distinct("swap_first_axes", dst, ("src", src))
     for b in prange(B, nogil=True, schedule="guided", num_threads=threads):
         for a in range(A):
             for k in range(K):

@@ -24,10 +24,13 @@ This file also holds the argument checking shared with ``conv.pyx`` (the ``check
 functions): both modules accept and reject exactly the same inputs, with the same messages.
 """
 
+import sys
 from typing import NamedTuple
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+
+from ..arguments import int_pair
 
 # ---------------------------------------------------------------------------------------------
 # Argument checking and output-size arithmetic, shared by the twin and the compiled module.
@@ -55,18 +58,11 @@ _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _pair(op, name, value, minimum):
-    """An int or a pair of ints, each >= minimum, as a tuple (h, w)."""
-    pair = (value, value) if isinstance(value, (int, np.integer)) else value
-    try:
-        h, w = pair
-    except (TypeError, ValueError):
-        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}") from None
-    for v in (h, w):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-            raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
-        if v < minimum:
-            raise ValueError(f"{op}: {name} must be >= {minimum}, got {value!r}")
-    return int(h), int(w)
+    """An int or a pair of ints, each >= minimum, as a tuple (h, w): the project's one
+    normaliser (tinygan/arguments.py). The functional ops and layers have already applied it;
+    it is applied again here because these kernels are also called directly, and a stride of
+    0 or a float would reach the size arithmetic below."""
+    return int_pair(op, name, value, minimum)
 
 
 def _array4d(op, name, a):
@@ -102,10 +98,32 @@ def _out_hw(op, in_hw, kernel_hw, stride, padding):
 
 
 def _geometry(op, batch, in_channels, out_channels, in_hw, kernel_hw, stride, padding):
-    """The ConvGeometry of one convolution, its output size computed (and checked) here."""
+    """The ConvGeometry of one convolution, its output size computed (and checked) here.
+
+    Also refuses a geometry whose arrays could not exist (``padding=2**40``): the padded input
+    plane, the output and the im2col matrix must each have fewer elements than the largest
+    array of 8-byte values the address space can hold. The sizes are Python integers, so this
+    arithmetic cannot overflow.
+    """
     out_hw = _out_hw(op, in_hw, kernel_hw, stride, padding)
+    (H, W), (pH, pW) = in_hw, padding
+    sizes = {
+        "padded input plane": (H + 2 * pH) * (W + 2 * pW),
+        "output": batch * out_channels * out_hw[0] * out_hw[1],
+        "im2col matrix": in_channels * kernel_hw[0] * kernel_hw[1] * batch * out_hw[0] * out_hw[1],
+    }
+    for what, size in sizes.items():
+        if size > _MAX_ELEMENTS:
+            raise ValueError(
+                f"{op}: an input of {H}x{W} with kernel {kernel_hw[0]}x{kernel_hw[1]}, stride "
+                f"{stride} and padding {padding} needs a {what} of {size} values, more than any "
+                f"array can hold ({_MAX_ELEMENTS})"
+            )
     return ConvGeometry(batch, in_channels, out_channels, in_hw, kernel_hw, stride, padding,
                         out_hw)
+
+
+_MAX_ELEMENTS = sys.maxsize // 8  # elements of the largest float64 array that can be addressed
 
 
 def _positive_dims(op, name, a, axes, what):

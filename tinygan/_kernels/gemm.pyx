@@ -41,6 +41,7 @@ The register micro-kernel itself is in ``gemm_microkernel.h``.
 """
 
 import os
+import sys
 import warnings
 
 import numpy as np
@@ -49,7 +50,7 @@ cimport numpy as cnp
 from cython.parallel cimport prange, threadid
 from libc.string cimport memset
 
-from .gemm_numpy import _check_gemm_args
+from .gemm_numpy import _check_gemm_args, _describe
 
 cnp.import_array()
 
@@ -521,6 +522,25 @@ cdef cnp.ndarray readable(cnp.ndarray x):
 cdef int _num_threads = 1
 
 
+# Products with a longer inner dimension than this are split in two (see gemm): 8 KC slices.
+SPLIT_DEPTH = 8 * KC
+
+
+def _split_along_k(a, b, transpose_a, transpose_b, k):
+    """op(A) @ op(B) as op(A)[:, :h] @ op(B)[:h] + op(A)[:, h:] @ op(B)[h:], h a multiple of KC."""
+    h = _round_up(k // 2, KC)
+    a1, a2 = (a[..., :h, :], a[..., h:, :]) if transpose_a else (a[..., :h], a[..., h:])
+    b1, b2 = (b[..., :h], b[..., h:]) if transpose_b else (b[..., :h, :], b[..., h:, :])
+    c = gemm(a1, b1, transpose_a, transpose_b)
+    c += gemm(a2, b2, transpose_a, transpose_b)
+    return c
+
+
+def _round_up(value, multiple):
+    """round_up on Python integers, for sizes that must not overflow (see gemm below)."""
+    return -(-value // multiple) * multiple
+
+
 def gemm(a, b, transpose_a=False, transpose_b=False):
     """C = op(A) @ op(B) as a new C-contiguous array; the same contract as gemm_numpy.gemm.
 
@@ -546,8 +566,11 @@ def gemm(a, b, transpose_a=False, transpose_b=False):
     cdef bint is_float32 = cnp.PyArray_ITEMSIZE(a_array) == 4
     cdef Py_ssize_t nr = NR_F32 if is_float32 else NR_F64
 
-    # Threads: no more than there is work for (MIN_MULTIPLY_ADDS_PER_THREAD each).
-    cdef Py_ssize_t work = batch * rows * cols * depth
+    # Threads: no more than there is work for (MIN_MULTIPLY_ADDS_PER_THREAD each). Every size
+    # product in this function is taken on Python integers (m, n, k and out_shape are Python
+    # ints), never in C: with zero-stride (broadcast) operands each of m, n, k can be near 2**63
+    # with no memory behind it, and a product of them in Py_ssize_t would silently wrap around.
+    work = out_shape[0] * m * n * k if len(out_shape) == 3 else m * n * k
     cdef int num_threads = <int>max(1, min(_num_threads, work // MIN_MULTIPLY_ADDS_PER_THREAD))
 
     # Which loops: blocked, unless C is too thin to fill micro-tiles (see Step 5). A thin C
@@ -583,42 +606,61 @@ def gemm(a, b, transpose_a=False, transpose_b=False):
         else:
             path = THIN_SHORT_PACKED
 
+    # A long k on the blocked path: C accumulates one KC slice after the other, so each entry
+    # of C is a sum of k / KC slice sums added in sequence, and its rounding error grows with
+    # k / KC. Past SPLIT_DEPTH the product is split in two along k, each half computed (and split
+    # again) by this same function, and the halves added: pairwise summation, whose error grows
+    # with log2(k) instead. The halves are views (no copy); C costs one addition per split.
+    if path == BLOCKED and k > SPLIT_DEPTH:
+        return _split_along_k(a, b, transpose_a, transpose_b, k)
+
     # The thin kernel does about one FMA per element it streams: it is bound by memory, not by
     # arithmetic, so what a thread should get is a share of the elements read and written
     # (A, B and C), not of the multiply-adds. Waking a thread costs tens of microseconds
     # (measured: 700x3 @ 3x300 took 35 us on one thread, 75 us on two), so a thread gets at
     # least MIN_ELEMENTS_PER_THIN_THREAD of them (1 MiB of float32).
-    cdef Py_ssize_t streamed
     if path != BLOCKED and path != DOT:
-        streamed = batch * (rows * cols + rows * depth + depth * cols)
+        streamed = batch * (m * n + m * k + k * n)  # a Python int (see above)
         num_threads = <int>max(1, min(_num_threads, streamed // MIN_ELEMENTS_PER_THIN_THREAD))
 
     # Workspace, each part a whole number of 64-byte lines so that every part starts aligned.
     # Blocked: one A block per thread, and one B panel per thread (batch-parallel) or a shared
     # one. Dot: one row of A per thread, and the columns of B. Thin: the copied operand, if any.
-    cdef Py_ssize_t kc = min(KC, depth)
-    cdef Py_ssize_t a_pack_size = round_up(round_up(min(MC, rows), MR) * kc, 16)
-    cdef Py_ssize_t b_pack_size = round_up(round_up(min(NC, cols), nr) * kc, 16)
-    cdef Py_ssize_t b_pack_count = num_threads
+    # The sizes are Python integers (they cannot overflow); only a total that fits in memory is
+    # converted to C. This is the check that protects memory: a wrapped size would allocate a
+    # few bytes that the loops then write far past.
+    kc = min(KC, k)
+    a_pack = _round_up(_round_up(min(MC, m), MR) * kc, 16)
+    b_pack = _round_up(_round_up(min(NC, n), nr) * kc, 16)
+    b_count = num_threads
     if path == DOT:
-        a_pack_size = round_up(depth, 16)
-        b_pack_size = round_up(depth * cols, 16)
-        b_pack_count = 1
+        a_pack = _round_up(k, 16)
+        b_pack = _round_up(k * n, 16)
+        b_count = 1
     elif path != BLOCKED:
-        a_pack_size = 0
+        a_pack = 0
         if path == THIN_SHORT_PACKED:
-            a_pack_size = round_up(depth * cols, 16)
+            a_pack = _round_up(k * n, 16)
         elif path == THIN_NARROW_PACKED:
-            a_pack_size = round_up(depth * rows, 16)
-        b_pack_size = 0
-        b_pack_count = 0
-    cdef Py_ssize_t itemsize = cnp.PyArray_ITEMSIZE(a_array)
-    cdef int a_pack_count = 1 if path >= THIN_SHORT else num_threads
-    cdef char *workspace = <char *>aligned_malloc(
-        (a_pack_count * a_pack_size + b_pack_count * b_pack_size) * itemsize)
+            a_pack = _round_up(k * m, 16)
+        b_pack = 0
+        b_count = 0
+    a_count = 1 if path >= THIN_SHORT else num_threads
+    workspace_bytes = (a_count * a_pack + b_count * b_pack) * cnp.PyArray_ITEMSIZE(a_array)
+    if workspace_bytes > sys.maxsize:
+        raise MemoryError(
+            f"gemm: {_describe(a.shape, transpose_a)} @ {_describe(b.shape, transpose_b)} would "
+            f"need {workspace_bytes} bytes of packing buffers, more than any address space"
+        )
+    cdef Py_ssize_t a_pack_size = a_pack, b_pack_size = b_pack
+    cdef int a_pack_count = a_count, b_pack_count = b_count
+    cdef char *workspace = <char *>aligned_malloc(<size_t>workspace_bytes)
     if workspace == NULL:
-        raise MemoryError("gemm: could not allocate the packing buffers")
-    cdef char *b_packs = workspace + a_pack_count * a_pack_size * itemsize
+        raise MemoryError(
+            f"gemm: {_describe(a.shape, transpose_a)} @ {_describe(b.shape, transpose_b)}: "
+            f"could not allocate {workspace_bytes} bytes of packing buffers"
+        )
+    cdef char *b_packs = workspace + a_pack_count * a_pack_size * cnp.PyArray_ITEMSIZE(a_array)
 
     cdef char *a_data = <char *>cnp.PyArray_DATA(a_array)
     cdef char *b_data = <char *>cnp.PyArray_DATA(b_array)
@@ -642,22 +684,49 @@ def gemm(a, b, transpose_a=False, transpose_b=False):
 # Threads and build information.
 
 
+def available_cores():
+    """The cores this process may run on: its CPU affinity where the OS reports one (a shared
+    server or a container that grants 2 of 64 cores reports 2), else os.cpu_count()."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+# The most threads set_num_threads below accepts: far more than any core count this course will
+# meet, few enough that OpenMP can always create them (a failed thread creation aborts).
+MAX_THREADS = 256
+
+
+def capped_num_threads(n, source):
+    """n threads, at most one per available core (with a RuntimeWarning when n is more): more
+    would only make threads wait for each other, and every thread gets its own packing buffers,
+    so memory grows with the count. The public ``tinygan.kernels.set_num_threads`` and the
+    TINYGAN_NUM_THREADS variable go through this."""
+    cores = available_cores()
+    if n > cores:
+        warnings.warn(f"tinygan: {source} asks for {n} threads but this process can use only "
+                      f"{cores} cores; using {cores}", RuntimeWarning, stacklevel=3)
+        return cores
+    return n
+
+
 def _default_num_threads():
-    """TINYGAN_NUM_THREADS when set to a positive integer, else every core."""
+    """TINYGAN_NUM_THREADS when set to a positive integer (at most the available cores), else
+    every available core."""
     setting = os.environ.get("TINYGAN_NUM_THREADS", "").strip()
     if setting:
         try:
             if int(setting) >= 1:
-                return int(setting)
+                return capped_num_threads(int(setting), f"TINYGAN_NUM_THREADS={setting}")
         except ValueError:
             pass
         warnings.warn(
             f"tinygan: TINYGAN_NUM_THREADS={setting!r} is not a positive integer; "
-            "using every core",
+            "using every available core",
             RuntimeWarning,
             stacklevel=2,
         )
-    return os.cpu_count() or 1
+    return available_cores()
 
 
 def get_num_threads():
@@ -666,10 +735,16 @@ def get_num_threads():
 
 
 def set_num_threads(n):
-    """Let gemm use up to ``n`` threads (``n >= 1``)."""
+    """Let gemm use up to ``n`` threads, an int in [1, MAX_THREADS].
+
+    Unlike the public ``tinygan.kernels.set_num_threads``, this does not cap ``n`` at the
+    available cores: the tests oversubscribe on purpose, to run the 4-thread partitions on a
+    2-core machine. MAX_THREADS is the check that protects the process."""
     global _num_threads
-    if int(n) < 1:
-        raise ValueError(f"set_num_threads: expected a count >= 1, got {n}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"set_num_threads: expected an int, got {n!r} ({type(n).__name__})")
+    if not 1 <= n <= MAX_THREADS:
+        raise ValueError(f"set_num_threads: expected a count in [1, {MAX_THREADS}], got {n}")
     _num_threads = int(n)
 
 

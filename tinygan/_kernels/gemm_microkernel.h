@@ -299,10 +299,58 @@ TINYGAN_DEFINE_SCALAR_MICROKERNEL(tinygan_microkernel_f64, double, TINYGAN_NR_F6
  *    the FMA units busy (one sum would wait for its previous FMA every step); the lanes are
  *    added up at the end. The compiler would not do this by itself: it would change the order
  *    of a floating-point sum, which C forbids without -ffast-math.
+ *
+ *    Accuracy. Each accumulator lane adds up len / (4 VLEN) products one after the other, and
+ *    the rounding error of such a sum grows with its length: for k = 1e6 float32 products that
+ *    is ~31000 additions per lane. So a long dot product is cut into chunks of
+ *    TINYGAN_SUM_CHUNK elements (128 additions per lane), and the chunks' sums are added
+ *    pairwise (TINYGAN_PAIRWISE_PUSH below): the error then grows with log2(len), not len, at the
+ *    cost of one extra addition per chunk.
  */
+#define TINYGAN_SUM_CHUNK 4096
+
+/* Pairwise summation of a stream of partial sums, as a binary counter: levels[j] holds the sum
+ * of 2^j consecutive partials while bit j of `count` is set. Adding a partial carries it up
+ * through the full levels, so every addition combines two sums of (about) equal size. ADD
+ * and the element type are parameters, so the same scheme serves scalars and vectors. */
+#define TINYGAN_PAIRWISE_PUSH(levels, count, value, ADD_INTO)                                 \
+    do {                                                                                      \
+        int lvl_ = 0;                                                                         \
+        while (((count) >> lvl_) & 1) {                                                       \
+            ADD_INTO(value, (levels)[lvl_]);                                                  \
+            lvl_++;                                                                           \
+        }                                                                                     \
+        (levels)[lvl_] = (value);                                                             \
+        (count)++;                                                                            \
+    } while (0)
+#define TINYGAN_ADD_INTO(into, term) ((into) += (term))
+
+/* A dot product of any length: chunks of TINYGAN_SUM_CHUNK, their sums added pairwise. */
+#define TINYGAN_DEFINE_DOT_CHUNKED(NAME, REAL)                                                \
+    static inline REAL NAME(const REAL *x, const REAL *y, ptrdiff_t len)                      \
+    {                                                                                         \
+        if (len <= TINYGAN_SUM_CHUNK) {                                                       \
+            return NAME##_chunk(x, y, len);                                                   \
+        }                                                                                     \
+        REAL levels[64]; /* bit j of count set <=> levels[j] holds 2^j chunks' sum */         \
+        uint64_t count = 0;                                                                   \
+        for (ptrdiff_t p = 0; p < len; p += TINYGAN_SUM_CHUNK) {                              \
+            ptrdiff_t n = len - p < TINYGAN_SUM_CHUNK ? len - p : TINYGAN_SUM_CHUNK;          \
+            REAL partial = NAME##_chunk(x + p, y + p, n);                                     \
+            TINYGAN_PAIRWISE_PUSH(levels, count, partial, TINYGAN_ADD_INTO);                  \
+        }                                                                                     \
+        REAL total = 0;                                                                       \
+        for (int lvl = 0; lvl < 64; lvl++) {                                                  \
+            if ((count >> lvl) & 1) {                                                         \
+                total += levels[lvl];                                                         \
+            }                                                                                 \
+        }                                                                                     \
+        return total;                                                                         \
+    }
+
 #if defined(__GNUC__)
 #define TINYGAN_DEFINE_DOT(NAME, REAL, VEC, VLEN)                                             \
-    static inline REAL NAME(const REAL *x, const REAL *y, ptrdiff_t len)                      \
+    static inline REAL NAME##_chunk(const REAL *x, const REAL *y, ptrdiff_t len)              \
     {                                                                                         \
         VEC acc[4] = {{0}, {0}, {0}, {0}}, xv, yv;                                            \
         ptrdiff_t p = 0;                                                                      \
@@ -341,19 +389,21 @@ TINYGAN_DEFINE_SCALAR_MICROKERNEL(tinygan_microkernel_f64, double, TINYGAN_NR_F6
             sum += x[p] * y[p];                                                               \
         }                                                                                     \
         return sum;                                                                           \
-    }
+    }                                                                                         \
+    TINYGAN_DEFINE_DOT_CHUNKED(NAME, REAL)
 TINYGAN_DEFINE_DOT(tinygan_dot_f32, float, vf32, TINYGAN_VLEN_F32)
 TINYGAN_DEFINE_DOT(tinygan_dot_f64, double, vf64, TINYGAN_VLEN_F64)
 #else
 #define TINYGAN_DEFINE_DOT(NAME, REAL)                                                        \
-    static REAL NAME(const REAL *x, const REAL *y, ptrdiff_t len)                             \
+    static REAL NAME##_chunk(const REAL *x, const REAL *y, ptrdiff_t len)                     \
     {                                                                                         \
         REAL sum = 0;                                                                         \
         for (ptrdiff_t p = 0; p < len; p++) {                                                 \
             sum += x[p] * y[p];                                                               \
         }                                                                                     \
         return sum;                                                                           \
-    }
+    }                                                                                         \
+    TINYGAN_DEFINE_DOT_CHUNKED(NAME, REAL)
 TINYGAN_DEFINE_DOT(tinygan_dot_f32, float)
 TINYGAN_DEFINE_DOT(tinygan_dot_f64, double)
 #endif
@@ -388,9 +438,27 @@ TINYGAN_DEFINE_DOT(tinygan_dot_f64, double)
 #endif
 
 #if defined(__GNUC__)
+/* Accuracy: each accumulator sums k products, one after the other, and the rounding error of
+ * such a sum grows with k (a 1 x 1e6 @ 1e6 x 1 product had a relative error of 1e-2 in float32).
+ * So k is cut into blocks of TINYGAN_THIN_KBLOCK steps, each summed in fresh registers, and the
+ * blocks' sums are added pairwise (TINYGAN_PAIRWISE_PUSH, in a small array on the stack): the
+ * error then grows with KBLOCK + log2(k / KBLOCK), not with k. A k of at most one block -- the
+ * usual case -- takes exactly the loop it always did. */
+#define TINYGAN_THIN_KBLOCK 128
+#define TINYGAN_ADD_TILE(into, term)                                                          \
+    do {                                                                                      \
+        for (int r_ = 0; r_ < (int)(sizeof(into) / sizeof((into)[0])); r_++)                  \
+            for (int u_ = 0; u_ < (int)(sizeof((into)[0]) / sizeof((into)[0][0])); u_++)      \
+                (into)[r_][u_] += (term)[r_][u_];                                             \
+    } while (0)
+
 /* One group of R rows of out over `length` elements. U vectors per strip, then the tail one
  * vector (possibly partial) at a time. */
 #define TINYGAN_DEFINE_THIN_ROWS(NAME, REAL, VEC, VLEN, R)                                    \
+    typedef struct { VEC v[R][(TINYGAN_THIN_ACCUMULATORS / (R)) > 4 ? 4                       \
+                              : (TINYGAN_THIN_ACCUMULATORS / (R)) < 1 ? 1                     \
+                              : (TINYGAN_THIN_ACCUMULATORS / (R))]; } NAME##_tile;            \
+    typedef struct { VEC v[R][1]; } NAME##_tail;                                              \
     static void NAME(ptrdiff_t k, ptrdiff_t length, const REAL *coef, ptrdiff_t coef_rs,      \
                      ptrdiff_t coef_cs, const REAL *src, ptrdiff_t src_rs, REAL *out,         \
                      ptrdiff_t out_rs, ptrdiff_t out_cs)                                      \
@@ -398,22 +466,41 @@ TINYGAN_DEFINE_DOT(tinygan_dot_f64, double)
         enum { U = (TINYGAN_THIN_ACCUMULATORS / (R)) > 4 ? 4                                  \
                    : (TINYGAN_THIN_ACCUMULATORS / (R)) < 1 ? 1                                \
                    : (TINYGAN_THIN_ACCUMULATORS / (R)) };                                     \
+        const ptrdiff_t kblock = k > TINYGAN_THIN_KBLOCK ? TINYGAN_THIN_KBLOCK : k;           \
+        NAME##_tile tile_levels[64]; /* pairwise sums of blocks (only used when k > kblock) */ \
+        NAME##_tail tail_levels[64];                                                          \
         ptrdiff_t l = 0;                                                                      \
         for (; l + U * (VLEN) <= length; l += U * (VLEN)) {                                   \
             VEC acc[R][U];                                                                    \
+            uint64_t blocks = 0;                                                              \
             _Pragma("GCC unroll 8") for (int r = 0; r < (R); r++)                             \
                 _Pragma("GCC unroll 4") for (int u = 0; u < U; u++) acc[r][u] = (VEC){0};     \
-            for (ptrdiff_t p = 0; p < k; p++) {                                               \
-                VEC s[U];                                                                     \
-                _Pragma("GCC unroll 4") for (int u = 0; u < U; u++) { /* unaligned, in place */ \
-                    VEC v;                                                                    \
-                    memcpy(&v, src + p * src_rs + l + u * (VLEN), sizeof v);                  \
-                    s[u] = v;                                                                 \
+            for (ptrdiff_t p0 = 0; p0 < k; p0 += kblock) {                                    \
+                const ptrdiff_t p1 = k - p0 < kblock ? k : p0 + kblock;                       \
+                for (ptrdiff_t p = p0; p < p1; p++) {                                         \
+                    VEC s[U];                                                                 \
+                    _Pragma("GCC unroll 4") for (int u = 0; u < U; u++) { /* in place */      \
+                        VEC v;                                                                \
+                        memcpy(&v, src + p * src_rs + l + u * (VLEN), sizeof v);              \
+                        s[u] = v;                                                             \
+                    }                                                                         \
+                    _Pragma("GCC unroll 8") for (int r = 0; r < (R); r++) {                   \
+                        const REAL c = coef[r * coef_rs + p * coef_cs]; /* broadcast */       \
+                        _Pragma("GCC unroll 4") for (int u = 0; u < U; u++)                   \
+                            acc[r][u] += c * s[u];                                            \
+                    }                                                                         \
                 }                                                                             \
-                _Pragma("GCC unroll 8") for (int r = 0; r < (R); r++) {                       \
-                    const REAL c = coef[r * coef_rs + p * coef_cs]; /* broadcast by c * s */  \
-                    _Pragma("GCC unroll 4") for (int u = 0; u < U; u++) acc[r][u] += c * s[u]; \
+                if (p1 < k || blocks) { /* more than one block: into the pairwise sum */      \
+                    NAME##_tile block;                                                        \
+                    memcpy(block.v, acc, sizeof acc);                                         \
+                    TINYGAN_PAIRWISE_PUSH(tile_levels, blocks, block, TINYGAN_ADD_TILE_S);    \
+                    memset(acc, 0, sizeof acc); /* the next block starts from zero */         \
                 }                                                                             \
+            }                                                                                 \
+            if (blocks) { /* acc = the sum of the filled levels */                            \
+                memset(acc, 0, sizeof acc);                                                   \
+                for (int lvl = 0; lvl < 64; lvl++)                                            \
+                    if ((blocks >> lvl) & 1) TINYGAN_ADD_TILE(acc, tile_levels[lvl].v);       \
             }                                                                                 \
             /* Stores go through copies of the accumulators: taking the address of acc     */ \
             /* itself (for memcpy) would make the compiler keep it in memory, not registers. */ \
@@ -432,19 +519,36 @@ TINYGAN_DEFINE_DOT(tinygan_dot_f64, double)
         }                                                                                     \
         for (; l < length; l += (VLEN)) { /* the tail: one vector, maybe partial */           \
             ptrdiff_t width = length - l < (VLEN) ? length - l : (VLEN);                      \
-            VEC acc[R];                                                                       \
-            for (int r = 0; r < (R); r++) acc[r] = (VEC){0};                                  \
-            for (ptrdiff_t p = 0; p < k; p++) {                                               \
-                VEC s = (VEC){0};                                                             \
-                memcpy(&s, src + p * src_rs + l, width * sizeof(REAL));                       \
-                for (int r = 0; r < (R); r++)                                                 \
-                    acc[r] += coef[r * coef_rs + p * coef_cs] * s;                            \
+            VEC acc[R][1];                                                                    \
+            uint64_t blocks = 0;                                                              \
+            for (int r = 0; r < (R); r++) acc[r][0] = (VEC){0};                               \
+            for (ptrdiff_t p0 = 0; p0 < k; p0 += kblock) {                                    \
+                const ptrdiff_t p1 = k - p0 < kblock ? k : p0 + kblock;                       \
+                for (ptrdiff_t p = p0; p < p1; p++) {                                         \
+                    VEC s = (VEC){0};                                                         \
+                    memcpy(&s, src + p * src_rs + l, width * sizeof(REAL));                   \
+                    for (int r = 0; r < (R); r++)                                             \
+                        acc[r][0] += coef[r * coef_rs + p * coef_cs] * s;                     \
+                }                                                                             \
+                if (p1 < k || blocks) {                                                       \
+                    NAME##_tail block;                                                        \
+                    memcpy(block.v, acc, sizeof acc);                                         \
+                    TINYGAN_PAIRWISE_PUSH(tail_levels, blocks, block, TINYGAN_ADD_TILE_S);    \
+                    memset(acc, 0, sizeof acc);                                               \
+                }                                                                             \
+            }                                                                                 \
+            if (blocks) {                                                                     \
+                memset(acc, 0, sizeof acc);                                                   \
+                for (int lvl = 0; lvl < 64; lvl++)                                            \
+                    if ((blocks >> lvl) & 1) TINYGAN_ADD_TILE(acc, tail_levels[lvl].v);       \
             }                                                                                 \
             for (ptrdiff_t j = 0; j < width; j++)                                             \
                 for (int r = 0; r < (R); r++)                                                 \
-                    out[r * out_rs + (l + j) * out_cs] = acc[r][j];                           \
+                    out[r * out_rs + (l + j) * out_cs] = acc[r][0][j];                        \
         }                                                                                     \
     }
+/* TINYGAN_ADD_TILE on the struct wrappers of the pairwise sum (arrays cannot be assigned). */
+#define TINYGAN_ADD_TILE_S(into, term) TINYGAN_ADD_TILE((into).v, (term).v)
 #else /* portable scalar version, same contract */
 #define TINYGAN_DEFINE_THIN_ROWS(NAME, REAL, VEC, VLEN, R)                                    \
     static void NAME(ptrdiff_t k, ptrdiff_t length, const REAL *coef, ptrdiff_t coef_rs,      \

@@ -23,6 +23,8 @@ function, so both raise the same errors with the same messages.
 
 import numpy as np
 
+from ..arguments import integer
+
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -97,8 +99,7 @@ def get_num_threads():
 
 def set_num_threads(n):
     """Accepted for symmetry with the compiled kernel, and ignored (after checking ``n``)."""
-    if int(n) < 1:
-        raise ValueError(f"set_num_threads: expected a count >= 1, got {n}")
+    integer("set_num_threads", "n", n, minimum=1)
 
 
 def build_info():

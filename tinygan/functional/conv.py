@@ -21,25 +21,21 @@ differentiable ops.
 import numpy as np
 
 from .. import _kernels as kernels
+from ..arguments import int_pair
 from ..engine import Tensor, as_tensor
-
-
-def _is_int(value):
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
-
-
-def pair(value, name):
-    """(value, value) for one int, the pair itself for two; a clear error for anything else."""
-    pair = (value, value) if _is_int(value) else tuple(value)
-    if len(pair) != 2 or not all(_is_int(v) and v >= 0 for v in pair):
-        raise ValueError(f"{name}: expected an int or a pair of non-negative ints, got {value!r}")
-    return int(pair[0]), int(pair[1])
 
 
 def _common_dtype(x, w):
     """float32 with float64 computes in float64, as NumPy's promotion (and every other op) does."""
     dtype = np.result_type(x.dtype, w.dtype)
     return x.astype(dtype), w.astype(dtype)
+
+
+def _tensor(op, name, value):
+    """A Tensor or an ndarray of floats as a Tensor; anything else is named in a TypeError."""
+    if not isinstance(value, Tensor | np.ndarray):
+        raise TypeError(f"{op}: {name} must be a Tensor, got {type(value).__name__}")
+    return as_tensor(value)
 
 
 def _check_4d(op, name, tensor):
@@ -107,10 +103,12 @@ def conv2d(input, weight, bias=None, stride=1, padding=0):  # noqa: A002 (PyTorc
     input (N, C_in, H, W), weight (C_out, C_in, kH, kW), bias (C_out,) or None
     -> (N, C_out, (H + 2 pH - kH) // sH + 1, (W + 2 pW - kW) // sW + 1).
     """
-    x, w = _common_dtype(as_tensor(input), as_tensor(weight))
+    stride = int_pair("conv2d", "stride", stride, 1)  # checked once, here (see arguments.py)
+    padding = int_pair("conv2d", "padding", padding, 0)
+    x, w = _common_dtype(_tensor("conv2d", "input", input), _tensor("conv2d", "weight", weight))
     _check_4d("conv2d", "input", x)
     _check_4d("conv2d", "weight", w)
-    y = _conv(x, w, pair(stride, "conv2d stride"), pair(padding, "conv2d padding"))
+    y = _conv(x, w, stride, padding)
     return _add_channel_bias(y, bias, "conv2d")
 
 
@@ -124,12 +122,13 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0,  # noqa: A00
     Several output sizes convolve down to the same H, which is why ``output_padding`` exists: it
     picks the larger one (it must be smaller than the stride).
     """
-    x, w = _common_dtype(as_tensor(input), as_tensor(weight))
-    _check_4d("conv_transpose2d", "input", x)
-    _check_4d("conv_transpose2d", "weight", w)
-    stride = pair(stride, "conv_transpose2d stride")
-    padding = pair(padding, "conv_transpose2d padding")
-    extra = pair(output_padding, "conv_transpose2d output_padding")
+    op = "conv_transpose2d"
+    stride = int_pair(op, "stride", stride, 1)  # checked once, here (see arguments.py)
+    padding = int_pair(op, "padding", padding, 0)
+    extra = int_pair(op, "output_padding", output_padding, 0)
+    x, w = _common_dtype(_tensor(op, "input", input), _tensor(op, "weight", weight))
+    _check_4d(op, "input", x)
+    _check_4d(op, "weight", w)
     if any(e >= s for e, s in zip(extra, stride)):
         raise ValueError(f"conv_transpose2d: output_padding {extra} must be smaller than the "
                          f"stride {stride}")

@@ -57,13 +57,15 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
         reduction: "mean", "sum" or "none".
 
     log p and log(1 - p) are clamped at -100, so p = 0 or 1 gives a finite loss (as PyTorch).
+    Inputs and targets outside [0, 1] (or NaN) are errors, as in PyTorch: a target of 2 would
+    otherwise give a *negative* loss that training would happily drive to -infinity.
     """
     _check_reduction(reduction)
+    _check_input("binary_cross_entropy", input)
     target = _target_like(target, input, "binary_cross_entropy")
-    if input.size and not (0 <= input.data.min() and input.data.max() <= 1):
-        raise ValueError("binary_cross_entropy: every input must be a probability in [0, 1], got "
-                         f"values from {input.data.min():.4g} to {input.data.max():.4g} "
-                         "(for logits use binary_cross_entropy_with_logits)")
+    _check_probabilities("binary_cross_entropy", "input", input,
+                         " (for logits use binary_cross_entropy_with_logits)")
+    _check_probabilities("binary_cross_entropy", "target", target, "")
     return _reduce(_weighted(_bce(input, target), weight), reduction)
 
 
@@ -106,6 +108,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     (see the module docstring).
     """
     _check_reduction(reduction)
+    _check_input("binary_cross_entropy_with_logits", input)
     target = _target_like(target, input, "binary_cross_entropy_with_logits")
     positive = target * input.logsigmoid()  # y log sigma(l)
     if pos_weight is not None:
@@ -117,6 +120,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
 def mse_loss(input, target, reduction="mean"):
     """Mean squared error: mean over elements of (x - y)^2. Shapes must match."""
     _check_reduction(reduction)
+    _check_input("mse_loss", input)
     target = _target_like(target, input, "mse_loss")
     diff = input - target
     return _reduce(diff * diff, reduction)
@@ -141,6 +145,22 @@ def _target_like(target, input, name):
             "(reshape one of them, e.g. target.reshape(input.shape))"
         )
     return target
+
+
+def _check_input(name, input):
+    """The input of a loss is the Tensor the gradient flows into; an ndarray has no graph."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}: input must be a Tensor (the prediction, e.g. a model's "
+                        f"output), got {type(input).__name__}; wrap data in tinygan.tensor(...)")
+
+
+def _check_probabilities(name, what, tensor, hint):
+    """Every value in [0, 1]. Written as "not (min >= 0 and max <= 1)" so NaN fails too."""
+    values = tensor.data
+    if values.size and not (values.min() >= 0 and values.max() <= 1):
+        nan = " (it contains NaN)" if np.isnan(values).any() else ""
+        raise ValueError(f"{name}: every {what} must be a probability in [0, 1], got values "
+                         f"from {np.nanmin(values):.4g} to {np.nanmax(values):.4g}{nan}{hint}")
 
 
 def _as_constant(value, like):

@@ -4,27 +4,36 @@ the generator). The math is in ``tinygan/functional/conv.py``."""
 
 import numpy as np
 
-from .. import dtypes
+from .. import arguments, dtypes
 from ..functional import conv2d, conv_transpose2d
-from ..functional.conv import pair
 from . import init
 from .module import Module
 from .parameter import Parameter
 
 
 class _ConvNd(Module):
-    """What Conv2d and ConvTranspose2d share: settings, parameters, initialisation, repr."""
+    """What Conv2d and ConvTranspose2d share: settings, parameters, initialisation, repr.
+
+    Every argument is checked here, once, when the layer is built (``Conv2d(3, 8, 4, stride=0)``
+    fails now, naming ``stride``, not at the first forward pass), by the same normalisers
+    (``tinygan.arguments``) that ``functional.conv2d`` applies to its own arguments.
+    """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, output_padding,
-                 bias, weight_shape, dtype):
+                 bias, dtype):
         super().__init__()
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        self.kernel_size = pair(kernel_size, "kernel_size")
-        self.stride = pair(stride, "stride")
-        self.padding = pair(padding, "padding")
-        self.output_padding = pair(output_padding, "output_padding")
+        op = type(self).__name__
+        self.in_channels = arguments.integer(op, "in_channels", in_channels, minimum=1)
+        self.out_channels = arguments.integer(op, "out_channels", out_channels, minimum=1)
+        self.kernel_size = arguments.int_pair(op, "kernel_size", kernel_size, 1)
+        self.stride = arguments.int_pair(op, "stride", stride, 1)
+        self.padding = arguments.int_pair(op, "padding", padding, 0)
+        self.output_padding = arguments.int_pair(op, "output_padding", output_padding, 0)
+        if any(e >= s for e, s in zip(self.output_padding, self.stride)):
+            raise ValueError(f"{op}: output_padding {self.output_padding} must be smaller than "
+                             f"stride {self.stride}")
         dtype = dtypes.get_default_dtype() if dtype is None else dtypes.float_dtype(dtype)
-        self.weight = Parameter(np.empty(weight_shape + self.kernel_size, dtype))
+        self.weight = Parameter(np.empty(self._weight_channels() + self.kernel_size, dtype))
         if bias:
             self.bias = Parameter(np.empty(self.out_channels, dtype))
         else:
@@ -58,8 +67,10 @@ class Conv2d(_ConvNd):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True,
                  dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, 0, bias,
-                         (int(out_channels), int(in_channels)), dtype)
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, 0, bias, dtype)
+
+    def _weight_channels(self):
+        return (self.out_channels, self.in_channels)
 
     def forward(self, input):
         return conv2d(input, self.weight, self.bias, self.stride, self.padding)
@@ -76,13 +87,11 @@ class ConvTranspose2d(_ConvNd):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  output_padding=0, bias=True, dtype=None):
-        stride_pair = pair(stride, "stride")
-        output_padding_pair = pair(output_padding, "output_padding")
-        if any(not 0 <= op < s for op, s in zip(output_padding_pair, stride_pair)):
-            raise ValueError(f"ConvTranspose2d: output_padding {output_padding_pair} must be "
-                             f"smaller than stride {stride_pair}")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, output_padding,
-                         bias, (int(in_channels), int(out_channels)), dtype)
+                         bias, dtype)
+
+    def _weight_channels(self):
+        return (self.in_channels, self.out_channels)  # PyTorch's layout for the transpose
 
     def forward(self, input):
         return conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,

@@ -3,7 +3,7 @@
 
 import numpy as np
 
-from .. import dtypes
+from .. import arguments, dtypes
 from ..functional import linear
 from . import init
 from .module import Module
@@ -20,7 +20,8 @@ class Dense(Module):
 
     def __init__(self, in_features, out_features, bias=True, dtype=None):
         super().__init__()
-        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.in_features = arguments.integer("Dense", "in_features", in_features, minimum=0)
+        self.out_features = arguments.integer("Dense", "out_features", out_features, minimum=0)
         dtype = dtypes.get_default_dtype() if dtype is None else dtypes.float_dtype(dtype)
         self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype))
         if bias:

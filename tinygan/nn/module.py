@@ -25,6 +25,7 @@ written in PyTorch, and back.
 """
 
 from collections import OrderedDict, namedtuple
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -276,11 +277,18 @@ class Module:
 
         Values may be ndarrays, Tensors, numbers or anything ``np.asarray`` accepts (a PyTorch
         tensor on the CPU, for instance); they are cast to the parameter's dtype and copied into
-        it in place. Every shape is checked before anything is copied, so a failed load changes
-        nothing; a shape mismatch is always an error (as in PyTorch). With ``strict=True`` a
+        it in place. Everything is checked before anything is copied, so a failed load changes
+        nothing: every shape (a mismatch is always an error, as in PyTorch), every value (real
+        numbers only -- no objects, no complex numbers; finite after the cast, so 1e300 cannot
+        become inf in float32 and None cannot become NaN; whole numbers in range for integer
+        buffers; what a layer's ``_check_loaded`` requires, such as a non-negative
+        ``running_var``), and that every destination is writable. With ``strict=True`` a
         missing or unexpected key is an error too; with ``strict=False`` they are returned as
         ``IncompatibleKeys(missing_keys, unexpected_keys)``.
         """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"load_state_dict: expected a dict {{name: array}} (what "
+                            f"state_dict() returns), got {type(state_dict).__name__}")
         targets = OrderedDict()  # key -> (module, registry, name)
         for prefix, module in self.named_modules(remove_duplicate=False):
             for name, param in module._parameters.items():
@@ -302,16 +310,21 @@ class Module:
             if key not in state_dict:
                 continue
             current = module._parameters[name].data if kind == "param" else module._buffers[name]
-            value = state_dict[key]
-            try:  # converted now, so that a bad value fails before anything is copied
-                value = np.asarray(value.data if isinstance(value, Tensor) else value)
-                value = value.astype(current.dtype, copy=False)
+            try:  # converted and checked now, so that a bad value fails before anything is copied
+                value = _loadable(key, state_dict[key], current)
             except (TypeError, ValueError) as error:
-                errors.append(f"cannot convert {key!r} to {current.dtype}: {error}")
+                errors.append(str(error))
+                continue
+            try:
+                module._check_loaded(name, value)
+            except ValueError as error:
+                errors.append(f"{key!r}: {error}")
                 continue
             if value.shape != current.shape:
                 errors.append(f"size mismatch for {key!r}: the checkpoint has shape "
                               f"{value.shape}, the model has shape {current.shape}")
+            elif not current.flags.writeable:
+                errors.append(f"{key!r} cannot be loaded: the model's array is read-only")
             values[key] = value
         if errors:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n  "
@@ -321,6 +334,12 @@ class Module:
             current = module._parameters[name].data if kind == "param" else module._buffers[name]
             current[...] = value  # in place: buffers are shared with the ops that update them
         return IncompatibleKeys(missing, unexpected)
+
+    def _check_loaded(self, name, value):
+        """Raise ValueError if ``value`` may not be loaded into this module's ``name``.
+
+        ``load_state_dict`` calls it for every entry before it copies anything; layers with
+        constraints on their state (BatchNorm's variance) override it."""
 
     # -------------------------------------------------------------------------- printing
 
@@ -341,6 +360,36 @@ class Module:
     def __dir__(self):
         return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers)
                       | set(self._modules))
+
+
+def _loadable(key, value, current):
+    """``value`` as an array of ``current``'s dtype, or a ValueError/TypeError naming ``key``.
+
+    ``astype`` alone would turn an object array of None into NaN, 1e300 into inf in float32 and
+    a complex number into its real part (with only a warning), all silently wrong weights.
+    """
+    prefix = f"cannot convert {key!r} to {current.dtype}"
+    raw = value.data if isinstance(value, Tensor) else value
+    try:
+        array = np.asarray(raw)
+    except ValueError as error:  # ragged nested lists
+        raise ValueError(f"{prefix}: {error}") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{prefix}: it holds {array.dtype} values, not real numbers")
+    if current.dtype.kind == "f":
+        with np.errstate(over="ignore", invalid="ignore"):
+            converted = array.astype(current.dtype, copy=False)
+        if not np.isfinite(converted).all():
+            bad = array.reshape(-1)[~np.isfinite(converted.reshape(-1))][0]
+            raise ValueError(f"{prefix}: it holds {bad!r}, which is not a finite "
+                             f"{current.dtype} (NaN, infinite, or too large for the dtype)")
+        return converted
+    if array.dtype.kind == "f" and not (np.isfinite(array).all() and (array % 1 == 0).all()):
+        raise ValueError(f"{prefix}: it holds values that are not whole numbers")
+    info = np.iinfo(current.dtype)
+    if array.size and (array.min() < info.min or array.max() > info.max):
+        raise ValueError(f"{prefix}: it holds values outside the range of {current.dtype}")
+    return array.astype(current.dtype, copy=False)
 
 
 def _join(prefix, name):

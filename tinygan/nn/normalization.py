@@ -3,7 +3,7 @@
 
 import numpy as np
 
-from .. import dtypes
+from .. import arguments, dtypes
 from ..functional import batch_norm
 from . import init
 from .module import Module
@@ -31,8 +31,11 @@ class _BatchNorm(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, dtype=None):
         super().__init__()
-        self.num_features = int(num_features)
-        self.eps, self.momentum = eps, momentum
+        op = type(self).__name__
+        self.num_features = arguments.integer(op, "num_features", num_features, minimum=1)
+        self.eps = arguments.real(op, "eps", eps, minimum=0)
+        self.momentum = None if momentum is None else arguments.real(op, "momentum", momentum,
+                                                                     minimum=0, maximum=1)
         self.affine, self.track_running_stats = affine, track_running_stats
         dtype = dtypes.get_default_dtype() if dtype is None else dtypes.float_dtype(dtype)
         if affine:
@@ -78,6 +81,14 @@ class _BatchNorm(Module):
         use_batch_stats = self.training or self.running_mean is None
         return batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
                           use_batch_stats, momentum, self.eps)
+
+    def _check_loaded(self, name, value):
+        """A variance is never negative: a checkpoint with one would give NaN (sqrt of a
+        negative) on every evaluation, long after the load."""
+        if name == "running_var" and value.size and value.min() < 0:
+            raise ValueError(f"running_var must be >= 0, got {value.min()!r} in the state dict")
+        if name == "num_batches_tracked" and value.size and value.min() < 0:
+            raise ValueError(f"num_batches_tracked must be >= 0, got {value.min()!r}")
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "

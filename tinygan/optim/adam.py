@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 
+from .. import arguments
 from .optimizer import Optimizer, lerp_
 
 
@@ -25,13 +26,17 @@ class Adam(Optimizer):
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-        if lr < 0 or eps < 0 or weight_decay < 0:
-            raise ValueError(f"Adam: lr, eps and weight_decay must be >= 0, got lr={lr}, "
-                             f"eps={eps}, weight_decay={weight_decay}")
-        if not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
-            raise ValueError(f"Adam: betas must be in [0, 1), got {betas}")
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
-                                      weight_decay=weight_decay))
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+
+    def _check_group(self, group):
+        for name in ("lr", "eps", "weight_decay"):
+            group[name] = arguments.real("Adam", name, group[name], minimum=0)
+        betas = group["betas"]
+        if not isinstance(betas, tuple | list) or len(betas) != 2:
+            raise TypeError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
+        group["betas"] = tuple(arguments.real("Adam", f"beta{i + 1}", beta, minimum=0, below=1)
+                               for i, beta in enumerate(betas))
+        return group
 
     def _update(self, param, grad, state, group):
         beta1, beta2 = group["betas"]

@@ -4,6 +4,7 @@ optimizers made its training unstable."""
 
 import numpy as np
 
+from .. import arguments
 from .optimizer import Optimizer, lerp_
 
 
@@ -29,11 +30,16 @@ class RMSprop(Optimizer):
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
                  centered=False):
-        if lr < 0 or eps < 0 or weight_decay < 0 or momentum < 0 or not 0 <= alpha <= 1:
-            raise ValueError(f"RMSprop: invalid hyperparameters lr={lr}, alpha={alpha}, "
-                             f"eps={eps}, weight_decay={weight_decay}, momentum={momentum}")
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum, centered=centered))
+
+    def _check_group(self, group):
+        for name in ("lr", "eps", "weight_decay", "momentum"):
+            group[name] = arguments.real("RMSprop", name, group[name], minimum=0)
+        group["alpha"] = arguments.real("RMSprop", "alpha", group["alpha"], minimum=0, maximum=1)
+        if not isinstance(group["centered"], bool | np.bool_):
+            raise TypeError(f"RMSprop: centered must be True or False, got {group['centered']!r}")
+        return group
 
     def _update(self, param, grad, state, group):
         alpha = group["alpha"]

@@ -1,5 +1,8 @@
 """Stochastic gradient descent, with optional momentum, Nesterov momentum and weight decay."""
 
+import numpy as np
+
+from .. import arguments
 from .optimizer import Optimizer
 
 
@@ -19,13 +22,18 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
                  nesterov=False):
-        if lr < 0 or momentum < 0 or weight_decay < 0:
-            raise ValueError(f"SGD: lr, momentum and weight_decay must be >= 0, got lr={lr}, "
-                             f"momentum={momentum}, weight_decay={weight_decay}")
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("SGD: Nesterov momentum requires a momentum > 0 and zero dampening")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov))
+
+    def _check_group(self, group):
+        for name in ("lr", "momentum", "weight_decay"):
+            group[name] = arguments.real("SGD", name, group[name], minimum=0)
+        group["dampening"] = arguments.real("SGD", "dampening", group["dampening"])
+        if not isinstance(group["nesterov"], bool | np.bool_):
+            raise TypeError(f"SGD: nesterov must be True or False, got {group['nesterov']!r}")
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError("SGD: Nesterov momentum requires a momentum > 0 and zero dampening")
+        return group
 
     def _update(self, param, grad, state, group):
         momentum = group["momentum"]
