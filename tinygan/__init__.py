@@ -5,8 +5,9 @@ The layers, from the bottom up (a module only imports the ones above it in this 
 - the engine: ``engine`` (Tensor and its ops), ``autograd`` (backward, grad, no_grad),
   ``gradcheck``, ``graph`` (render_graph), ``creation`` and ``random`` (factories, seeding),
   ``dtypes``, ``allocator`` (malloc settings that keep freed arrays for reuse);
-- ``_kernels``: the compiled Cython kernels (GEMM, convolution) and their NumPy twins, on plain
-  arrays; ``tinygan.kernels`` is its public name;
+- ``kernels``: the dispatch (``use``, ``using``, ``info``, ``gemm``, ``conv2d``, ...) to one of
+  three rungs of every kernel in ``_kernels`` (naive loops, NumPy twins, compiled Cython), on
+  plain arrays;
 - ``functional`` (differentiable functions: activations, linear, conv, batch_norm, dropout,
   losses), then ``nn`` (Module and layers) and ``optim`` (SGD, Adam, RMSprop); ``checkpoint``
   (``save``/``load`` of state dicts as .npz).
@@ -14,8 +15,7 @@ The layers, from the bottom up (a module only imports the ones above it in this 
 
 import numpy as _np
 
-from . import _kernels as kernels
-from . import allocator, functional, nn, optim
+from . import allocator, functional, kernels, nn, optim
 from . import engine as _engine
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad
 from .checkpoint import CheckpointError, load, save

@@ -20,7 +20,7 @@ differentiable ops.
 
 import numpy as np
 
-from .. import _kernels as kernels
+from .. import kernels
 from ..engine import Tensor, as_tensor
 
 
