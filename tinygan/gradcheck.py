@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .autograd import grad
 from .engine import Tensor
+from .gradients import grad
 
 
 class GradcheckError(AssertionError):
