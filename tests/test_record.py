@@ -76,3 +76,35 @@ def test_record_reports_misuse():
 
 def test_the_private_name_is_the_same_function():
     assert tg.Tensor._result is tg.record
+
+
+def test_no_backward_of_the_library_captures_an_input_tensor():
+    """The convention in engine.py's docstring: a backward takes its values from its arguments
+    (saved when the op ran) and captures constants only, never a Tensor."""
+    rng = np.random.default_rng(1)
+    x = tg.tensor(rng.uniform(0.5, 2.0, (2, 3)), requires_grad=True)
+    w = tg.tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    image = tg.tensor(rng.standard_normal((1, 2, 5, 5)), requires_grad=True)
+    kernel = tg.tensor(rng.standard_normal((3, 2, 3, 3)), requires_grad=True)
+    F = tg.functional
+    outputs = [
+        x + w[0], x - 1.0, x * x, x / w[:2, :], x**2, x ** w[:2, :], -x, 2.0**x, x @ w.T,
+        x.sum(axis=1), x.max(axis=0), x.min(), x.reshape(3, 2), x.T, x.broadcast_to((4, 2, 3)),
+        x[0, [0, 0, 2]], x.astype(np.float32), x.exp(), x.log(), x.sqrt(), x.abs(), x.tanh(),
+        x.sigmoid(), x.relu(), x.leaky_relu(0.2), x.softplus(), x.logsigmoid(), x.clip(1, 1.5),
+        tg.concatenate([x, x]), tg.stack([x, x]), tg.where(x.data > 1, x, w[:2, :]),
+        F.conv2d(image, kernel, padding=1), F.conv_transpose2d(image, kernel.swapaxes(0, 1)),
+        F.binary_cross_entropy(x.sigmoid(), np.ones((2, 3))),
+    ]
+    seen = set()
+    for out in outputs:
+        stack = [out]
+        while stack:  # every node of every graph, the op and the ones it was composed of
+            node = stack.pop()
+            if id(node) in seen or node._backward is None:
+                continue
+            seen.add(id(node))
+            captured = [cell.cell_contents for cell in node._backward.__closure__ or ()]
+            assert not any(isinstance(value, tg.Tensor) for value in captured), node._op
+            stack.extend(node._parents)
+    assert len(seen) > 35

@@ -20,9 +20,10 @@ The conventions every backward follows:
 - **One gradient per input, in the inputs' order**, of that input's shape (``sum_to`` undoes
   broadcasting; ``backpropagate`` casts the dtype). ``None`` means "no gradient for this input";
   an op returns it only for an input that did not require grad when the op ran (``needs_b`` is
-  False), and only where computing the gradient would cost a kernel call or could warn
-  (division, a power's base, matmul, convolution). Every other gradient is always returned; one
-  that nobody needs is dropped by ``backpropagate``.
+  False), and only where computing the gradient would cost a kernel call or could warn (the
+  divisor of ``/``, a Tensor exponent of ``**``, both operands of ``@`` and of the convolutions).
+  Every other gradient is always returned; one that nobody needs is dropped by
+  ``backpropagate``.
 - **Both modes, one code.** The backward receives ndarrays when gradients are plain numbers
   (``loss.backward()``) and Tensors when the backward pass is itself recorded
   (``tinygan.grad(..., create_graph=True)``), so it only uses what both types share: arithmetic,
@@ -35,7 +36,7 @@ gradient is summed back to its own shape by ``sum_to``: each of its elements was
 it receives the sum of the 4 gradients.
 
 Comparisons (``<``, ``<=``, ``>``, ``>=``, ``==``, ``!=``) have no derivative: they return a
-plain NumPy bool array, never a Tensor (see ``Tensor.__lt__``).
+plain NumPy bool array, never a Tensor (why: the comparisons section of ``Tensor``).
 """
 
 import math

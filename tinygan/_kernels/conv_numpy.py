@@ -38,7 +38,7 @@ class ConvGeometry(NamedTuple):
 
     batch: int
     in_channels: int
-    out_channels: int  # None for im2col / col2im, which see no weight
+    out_channels: int  # 0 for im2col / col2im, which see no weight
     in_hw: tuple  # (H, W) of the input, before padding
     kernel_hw: tuple  # (kH, kW)
     stride: tuple  # (sH, sW)
@@ -199,19 +199,19 @@ def check_conv2d_grad_weight(x, grad_out, kernel_hw, stride, padding, op="conv2d
 
 
 def check_im2col(x, kernel_hw, stride, padding, op="im2col"):
-    """Check im2col's arguments; return contiguous x and the ConvGeometry (no C_out: None)."""
+    """Check im2col's arguments; return contiguous x and the ConvGeometry (C_out 0)."""
     _array4d(op, "input", x)
     kernel_hw = _pair(op, "kernel_hw", kernel_hw, 1)
     stride = _pair(op, "stride", stride, 1)
     padding = _pair(op, "padding", padding, 0)
     _positive_dims(op, "input", x, (1, 2, 3), ("channel", "row", "column"))
-    geometry = _geometry(op, x.shape[0], x.shape[1], None, x.shape[2:], kernel_hw, stride,
+    geometry = _geometry(op, x.shape[0], x.shape[1], 0, x.shape[2:], kernel_hw, stride,
                          padding)
     return np.ascontiguousarray(x), geometry
 
 
 def check_col2im(cols, input_shape, kernel_hw, stride, padding, op="col2im"):
-    """Check col2im's arguments; return contiguous cols and the ConvGeometry (no C_out: None)."""
+    """Check col2im's arguments; return contiguous cols and the ConvGeometry (C_out 0)."""
     if not isinstance(cols, np.ndarray):
         raise TypeError(f"{op}: cols must be a numpy.ndarray, got {type(cols).__name__}")
     if cols.dtype not in _FLOAT_DTYPES:
@@ -228,7 +228,7 @@ def check_col2im(cols, input_shape, kernel_hw, stride, padding, op="col2im"):
     kernel_hw = _pair(op, "kernel_hw", kernel_hw, 1)
     stride = _pair(op, "stride", stride, 1)
     padding = _pair(op, "padding", padding, 0)
-    geometry = _geometry(op, N, C, None, (H, W), kernel_hw, stride, padding)
+    geometry = _geometry(op, N, C, 0, (H, W), kernel_hw, stride, padding)
     expected = (geometry.col_rows, N * geometry.out_hw[0] * geometry.out_hw[1])
     if cols.shape != expected:
         raise ValueError(f"{op}: cols has shape {cols.shape} but an input of shape "
