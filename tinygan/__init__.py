@@ -44,7 +44,8 @@ from .random import manual_seed
 # Freed arrays stay in the process for the next training step (see tinygan/allocator.py).
 allocator.tune_malloc()
 
-# The engine's `@` runs on the kernel layer's GEMM (compiled, or the NumPy twin).
+# The engine's `@` runs on the kernel layer's GEMM: this line fills the slot `_matmul_kernel` of
+# tinygan/engine.py with tinygan.kernels.matmul (the active rung: naive, NumPy twin or compiled).
 _engine.set_matmul_kernel(kernels.matmul)
 
 float32 = _np.float32

@@ -23,7 +23,6 @@ This module knows nothing of the Tensor class: it walks nodes through ``_parents
 """
 
 
-
 class _GradMode:
     enabled = True
 

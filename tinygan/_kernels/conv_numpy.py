@@ -20,8 +20,9 @@ The second formula is also the transposed convolution: ``conv_transpose2d(x, w)`
 ``conv2d_grad_input(x, w, out_hw, ...)``. Several input sizes give the same ``H_out`` (the
 floor division drops up to ``sH - 1`` rows), which is why the caller passes ``input_hw``.
 
-This file also holds the argument checking shared with ``conv.pyx`` (the ``check_*``
-functions): both modules accept and reject exactly the same inputs, with the same messages.
+This file also holds the argument checking shared with ``conv.pyx`` and ``conv_naive.py`` (the
+``check_*`` functions): the three rungs accept and reject exactly the same inputs, with the same
+messages.
 """
 
 from typing import NamedTuple
