@@ -1,8 +1,8 @@
 """The gradient checker itself: it must pass right derivatives and catch wrong ones.
 
 A gradient checker that never fails proves nothing, so most tests here build an op with a
-deliberately wrong backward through ``Tensor._result(data, parents, backward, op)`` (the same
-hook every engine op uses) and check that the error is caught and located.
+deliberately wrong backward through ``tinygan.record(data, parents, backward, op)`` (the same
+function every engine op uses) and check that the error is caught and located.
 """
 
 import re
@@ -27,7 +27,7 @@ def square_with_one_wrong_entry(x, wrong_at, error=0.5):
     def wrong_backward(g, out, a_):
         return (g * a_ * 2.0 + g * mask,)
 
-    return Tensor._result(x.data**2, (x,), wrong_backward, "bad")
+    return tg.record(x.data**2, (x,), wrong_backward, "bad")
 
 
 def scale_with_wrong_backward(x):
@@ -36,7 +36,7 @@ def scale_with_wrong_backward(x):
     def wrong_backward(g, out, a_):
         return (g * 2.0,)
 
-    return Tensor._result(x.data * 3.0, (x,), wrong_backward, "bad")
+    return tg.record(x.data * 3.0, (x,), wrong_backward, "bad")
 
 
 def test_right_derivatives_pass_and_report_what_was_compared():
@@ -100,7 +100,7 @@ def test_nan_in_the_backward_fails_the_check():
     def nan_backward(g, out, a_):
         return (g * np.nan,)
 
-    result = tg.gradcheck(lambda t: Tensor._result(t.data * 1.0, (t,), nan_backward, "nan"),
+    result = tg.gradcheck(lambda t: tg.record(t.data * 1.0, (t,), nan_backward, "nan"),
                           x, raise_exception=False)
     assert not result
 
@@ -116,7 +116,7 @@ def test_gradgradcheck_catches_a_backward_that_is_not_differentiable():
         return (g * (2.0 * a),)
 
     def square(t):
-        return Tensor._result(t.data**2, (t,), detached_backward, "square")
+        return tg.record(t.data**2, (t,), detached_backward, "square")
 
     assert tg.gradcheck(square, x)
     with pytest.raises(tg.GradcheckError, match=r"input 0 element"):
