@@ -2,6 +2,10 @@
 the same names."""
 
 import importlib
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -158,3 +162,14 @@ def test_engine_gives_the_same_gradients_on_every_rung(restore_kernels):
     for rung in ("numpy", "naive"):
         for compiled, other in zip(results["compiled"], results[rung], strict=True):
             np.testing.assert_allclose(compiled, other, rtol=1e-9, atol=1e-10)
+
+
+def test_the_environment_variable_selects_the_naive_rung():
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, TINYGAN_KERNELS="naive", PYTHONPATH=str(root))
+    script = ("import numpy as np, tinygan\n"
+              "print(tinygan.kernels.active(), tinygan.kernels.matmul(np.eye(2), np.ones((2, 1)))"
+              ".ravel().tolist())")
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                            text=True, check=True, cwd=root)
+    assert result.stdout.split(maxsplit=1) == ["naive", "[1.0, 1.0]\n"]
