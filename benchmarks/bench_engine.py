@@ -123,9 +123,12 @@ def with_kernels(name, step):
 
 
 def check_against_numpy(x, x_tensor, params, layers):
-    """Both kernel sets must reproduce the hand-written numbers before any timing."""
+    """Both timed kernel sets must reproduce the hand-written numbers before any timing (the naive
+    rung, Python loops, is far too slow for this MLP and is not timed)."""
     reference_loss, reference_grads = numpy_step(x, layers)
-    for kernels in tinygan.kernels.available():
+    for kernels in ("numpy", "compiled"):
+        if kernels not in tinygan.kernels.available():
+            continue
         loss = with_kernels(kernels, lambda: tinygan_step(x_tensor, params))()
         assert np.allclose(loss.item(), reference_loss, rtol=1e-5), kernels
         for (gw, gb), i in zip(reference_grads, reversed(range(len(layers)))):

@@ -400,3 +400,35 @@ def test_intermediate_gradients_are_read_only_views():
     assert not h.grad.flags.writeable
     x.grad += 1  # a leaf's gradient is the caller's own array
     np.testing.assert_array_equal(x.grad, [4.0, 4.0])
+
+
+# ------------------------------------------------ both modes read the values saved at forward
+
+
+def test_create_graph_sees_the_saved_values_like_the_plain_backward():
+    """The issue's example: after y = (w * x).sum(), replacing w.data with [100] changes neither
+    gradient; both are the w that y was computed with."""
+    x = f64([3.0])
+    w = f64([2.0])
+    y = (w * x).sum()
+    w.data = np.array([100.0])
+    (plain,) = tg.grad(y, x)
+    (recorded,) = tg.grad(y, x, create_graph=True)
+    np.testing.assert_array_equal(plain.data, [2.0])
+    np.testing.assert_array_equal(recorded.data, [2.0])
+    # the recorded gradient dy/dx = w still depends on w (through the saved value): d/dw = 1
+    (second,) = tg.grad(recorded.sum(), w)
+    np.testing.assert_array_equal(second.data, [1.0])
+
+
+def test_create_graph_after_an_optimizer_step_matches_the_plain_backward():
+    """A WGAN-GP-like penalty computed on a graph recorded before an SGD step."""
+    x = f64([[0.5, -1.0, 2.0]])
+    layer = tg.nn.Dense(3, 2, dtype=np.float64)
+    out = layer(x).tanh().sum()
+    expected = tg.grad(out, x)[0].data.copy()
+    for p in layer.parameters():
+        p.data = p.data + 1.0  # as optimizers do: a new array, not an in-place write
+    (recorded,) = tg.grad(out, x, create_graph=True)
+    np.testing.assert_allclose(recorded.data, expected, rtol=1e-12)
+    np.testing.assert_allclose(tg.grad(out, x)[0].data, expected, rtol=1e-12)

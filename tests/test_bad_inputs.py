@@ -401,7 +401,7 @@ def test_9_18_a_nan_numerical_derivative_fails_loudly():
     ("TINYGAN_NUM_THREADS=99999999999", "TINYGAN_NUM_THREADS=99999999999 asks for 99999999999 "
                                         "threads but this process can use only"),
     ("TINYGAN_NUM_THREADS=abc", "TINYGAN_NUM_THREADS='abc' is not a positive integer"),
-    ("TINYGAN_KERNELS=nmupy", "TINYGAN_KERNELS='nmupy': expected 'compiled' or 'numpy'"),
+    ("TINYGAN_KERNELS=nmupy", "TINYGAN_KERNELS='nmupy': expected 'naive', 'numpy' or 'compiled'"),
 ])
 def test_9_16_bad_environment_variables_are_named(setting, message):
     name, value = setting.split("=", 1)

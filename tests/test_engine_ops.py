@@ -647,3 +647,42 @@ def test_reductions_accept_a_list_of_axes():
     for name in ("sum", "mean", "max", "min"):
         np.testing.assert_allclose(getattr(x, name)(axis=[0, 2]).data,
                                    getattr(np, name)(x.data, axis=(0, 2)))
+
+
+# ------------------------------------------------------------------------ comparisons
+
+
+def test_comparisons_return_bool_arrays_without_gradient():
+    x = tg.tensor([-1.0, 0.0, 2.0], requires_grad=True)
+    y = tg.tensor([0.0, 0.0, 3.0])
+    for result, expected in [
+        (x < 0, [True, False, False]), (x <= 0, [True, True, False]),
+        (x > 0, [False, False, True]), (x >= 0, [False, True, True]),
+        (x == y, [False, True, False]), (x != y, [True, False, True]),
+        (0 < x, [False, False, True]), (x < y, [True, False, True]),
+        (x > np.array([-2.0, 1.0, 1.0]), [True, False, True]),
+        (np.array([-2.0, 1.0, 1.0]) < x, [True, False, True]),
+    ]:
+        assert type(result) is np.ndarray and result.dtype == bool
+        np.testing.assert_array_equal(result, expected)
+    # a mask, used where masks are used: where, indexing, counting
+    np.testing.assert_array_equal(tg.where(x > 0, x, 0.0).data, [0.0, 0.0, 2.0])
+    np.testing.assert_array_equal(x.data[x >= 0], [0.0, 2.0])
+    assert (x > -5).mean() == 1.0
+    # multiplying by a mask is differentiable in x; the mask itself is a constant
+    (x * (x > 0)).sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0, 1.0])
+
+
+def test_tensors_hash_by_identity_and_work_as_keys_after_comparisons_exist():
+    a, b = tg.tensor([1.0, 2.0]), tg.tensor([1.0, 2.0])
+    assert (a == b).all() and a is not b
+    assert hash(a) != hash(b) and len({a, b}) == 2
+    table = {a: "a", b: "b"}
+    assert table[a] == "a" and table[b] == "b"
+    assert (a == None) is False and (a != None) is True  # noqa: E711 (no value to compare)
+    model = tg.nn.Dense(2, 2)
+    optimizer = tg.optim.Adam(model.parameters())
+    model(tg.tensor([[1.0, 2.0]])).sum().backward()
+    optimizer.step()
+    assert all(p in optimizer.state for p in model.parameters())

@@ -1,8 +1,8 @@
 """The gradient checker itself: it must pass right derivatives and catch wrong ones.
 
 A gradient checker that never fails proves nothing, so most tests here build an op with a
-deliberately wrong backward through ``Tensor._result(data, parents, backward, op)`` (the same
-hook every engine op uses) and check that the error is caught and located.
+deliberately wrong backward through ``tinygan.record(data, parents, backward, op)`` (the same
+function every engine op uses) and check that the error is caught and located.
 """
 
 import re
@@ -27,7 +27,7 @@ def square_with_one_wrong_entry(x, wrong_at, error=0.5):
     def wrong_backward(g, out, a_):
         return (g * a_ * 2.0 + g * mask,)
 
-    return Tensor._result(x.data**2, (x,), wrong_backward, "bad")
+    return tg.record(x.data**2, (x,), wrong_backward, "bad")
 
 
 def scale_with_wrong_backward(x):
@@ -36,7 +36,7 @@ def scale_with_wrong_backward(x):
     def wrong_backward(g, out, a_):
         return (g * 2.0,)
 
-    return Tensor._result(x.data * 3.0, (x,), wrong_backward, "bad")
+    return tg.record(x.data * 3.0, (x,), wrong_backward, "bad")
 
 
 def test_right_derivatives_pass_and_report_what_was_compared():
@@ -100,7 +100,7 @@ def test_nan_in_the_backward_fails_the_check():
     def nan_backward(g, out, a_):
         return (g * np.nan,)
 
-    result = tg.gradcheck(lambda t: Tensor._result(t.data * 1.0, (t,), nan_backward, "nan"),
+    result = tg.gradcheck(lambda t: tg.record(t.data * 1.0, (t,), nan_backward, "nan"),
                           x, raise_exception=False)
     assert not result
 
@@ -116,7 +116,7 @@ def test_gradgradcheck_catches_a_backward_that_is_not_differentiable():
         return (g * (2.0 * a),)
 
     def square(t):
-        return Tensor._result(t.data**2, (t,), detached_backward, "square")
+        return tg.record(t.data**2, (t,), detached_backward, "square")
 
     assert tg.gradcheck(square, x)
     with pytest.raises(tg.GradcheckError, match=r"input 0 element"):
@@ -169,3 +169,57 @@ def test_gradgradcheck_with_explicit_grad_outputs():
 def test_gradgradcheck_accepts_a_single_tensor_as_grad_outputs():
     x = f64([0.5, 1.5])
     assert tg.gradgradcheck(lambda t: t**3, x, grad_outputs=tg.tensor(np.array([1.0, -2.0])))
+
+
+# ------------------------------------------------------------ checking a model's parameters
+
+
+def small_model():
+    tg.manual_seed(3)
+    return tg.nn.Sequential(tg.nn.Dense(3, 4), tg.nn.Tanh(), tg.nn.Dense(4, 1)).to(np.float64)
+
+
+def test_gradcheck_and_gradgradcheck_take_a_models_parameters():
+    model = small_model()
+    x = tg.tensor(np.random.default_rng(0).standard_normal((5, 3)))
+
+    def loss():
+        return (model(x) ** 2).mean()
+
+    result = tg.gradcheck(loss, params=model.parameters())
+    assert result and result.checked == 3 * 4 + 4 + 4 * 1 + 1  # one output, every weight
+    assert tg.gradgradcheck(loss, params=model.parameters())
+    # inputs and parameters together; the parameters' data is left as it was
+    before = [p.data.copy() for p in model.parameters()]
+    x.requires_grad_()
+    both = tg.gradcheck(lambda x: (model(x) ** 2).mean(), x, params=model.parameters())
+    assert both.checked == 5 * 3 + 21
+    for p, saved in zip(model.parameters(), before, strict=True):
+        np.testing.assert_array_equal(p.data, saved)
+
+
+def test_gradcheck_names_the_failing_parameter():
+    model = small_model()
+    weight = model[2].weight
+
+    def wrong_backward(g, out, w_):
+        return (g * 3.0,)  # d(2w)/dw is 2
+
+    def loss():
+        doubled = tg.record(weight.data * 2.0, (weight,), wrong_backward, "double")
+        return doubled.sum() + model[0].weight.sum()
+
+    with pytest.raises(tg.GradcheckError, match=r"parameter 2 element \(0, 0\)"):
+        tg.gradcheck(loss, params=model.parameters())
+
+
+def test_gradcheck_params_must_be_float64_tensors():
+    model = tg.nn.Dense(2, 1)  # float32
+    with pytest.raises(TypeError, match=r"parameter 0 is float32.*model.to\(np.float64\)"):
+        tg.gradcheck(lambda: model(tg.tensor([[1.0, 2.0]])).sum(), params=model.parameters())
+    with pytest.raises(TypeError, match="params must be Tensors .* got ndarray at position 0"):
+        tg.gradcheck(lambda: None, params=[np.zeros(2)])
+    frozen = small_model().requires_grad_(False)
+    with pytest.raises(ValueError, match="no input requires grad"):
+        tg.gradcheck(lambda: frozen(tg.tensor(np.ones((1, 3)))).sum(),
+                     params=frozen.parameters())

@@ -1,13 +1,16 @@
-"""Tests of the convolution kernels: compiled (conv.pyx) and NumPy twin (conv_numpy.py).
+"""Tests of the convolution kernels' three rungs: naive loops (conv_naive.py), NumPy twin
+(conv_numpy.py) and compiled (conv.pyx); the same tests run on each (the naive rung on small
+shapes), for conv2d, its two gradients, im2col and col2im.
 
-Three independent kinds of evidence that both are right:
+Three independent kinds of evidence that all are right:
 
 1. a brute-force reference, written as the literal sum of the definition, on small cases;
 2. the adjoint identities that define the two gradients (no reference needed at all);
 3. PyTorch, when it is installed.
 
-On top, hypothesis compares compiled and twin on many random shapes, and the bad-input tests
-check that every mistake is reported with the op's name, what was expected and what was given.
+On top, hypothesis compares compiled and naive with the twin on many random shapes, and the
+bad-input tests check that every mistake is reported with the op's name, what was expected and
+what was given.
 """
 
 import importlib
@@ -21,7 +24,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinygan._kernels import conv_numpy
+from tinygan._kernels import conv_naive, conv_numpy
 
 try:
     from tinygan._kernels import conv as conv_compiled
@@ -30,6 +33,7 @@ except ImportError:  # not built: the twin is still tested
 
 needs_compiled = pytest.mark.skipif(conv_compiled is None, reason="compiled kernels not built")
 MODULES = [
+    pytest.param(conv_naive, id="naive"),
     pytest.param(conv_numpy, id="numpy"),
     pytest.param(conv_compiled, id="compiled", marks=needs_compiled),
 ]
@@ -117,14 +121,16 @@ def test_matches_brute_force(module, case):
 
 
 @st.composite
-def conv_problems(draw):
-    kH, kW = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+def conv_problems(draw, small=False):
+    """A random convolution; ``small`` ones (for the naive rung) are at most 6x6, 2 channels."""
+    kH, kW = draw(st.integers(1, 3 if small else 5)), draw(st.integers(1, 3 if small else 5))
     sH, sW = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     pH, pW = draw(st.integers(0, 2)), draw(st.integers(0, 2))
     # the padded input must hold the kernel; sizes reach primes like 7, 11, 13
-    H = draw(st.integers(max(1, kH - 2 * pH), 13))
-    W = draw(st.integers(max(1, kW - 2 * pW), 13))
-    N, C, O = draw(st.integers(0, 3)), draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    H = draw(st.integers(max(1, kH - 2 * pH), 6 if small else 13))
+    W = draw(st.integers(max(1, kW - 2 * pW), 6 if small else 13))
+    most = 2 if small else 4
+    N, C, O = draw(st.integers(0, 3)), draw(st.integers(1, most)), draw(st.integers(1, most))
     dtype = draw(st.sampled_from([np.float32, np.float64]))
     layout = draw(st.sampled_from(["contiguous", "transposed", "strided"]))
     seed = draw(st.integers(0, 2**32 - 1))
@@ -141,42 +147,61 @@ def make_input(rng, shape, dtype, layout):
     return rng.standard_normal(shape).astype(dtype)
 
 
-@needs_compiled
+def problem_for(module, data):
+    """A problem sized for ``module``: small for the naive loops."""
+    return data.draw(conv_problems(small=module is conv_naive), label="problem")
+
+
+@pytest.mark.parametrize("module", [pytest.param(conv_naive, id="naive"),
+                                    pytest.param(conv_compiled, id="compiled",
+                                                 marks=needs_compiled)])
 @settings(max_examples=80, deadline=None)
-@given(conv_problems())
-def test_compiled_matches_twin(problem):
-    N, C, O, H, W, kH, kW, stride, padding, dtype, layout, seed = problem
+@given(data=st.data())
+def test_matches_twin(module, data):
+    N, C, O, H, W, kH, kW, stride, padding, dtype, layout, seed = problem_for(module, data)
     rng = np.random.default_rng(seed)
     x = make_input(rng, (N, C, H, W), dtype, layout)
     w = rng.standard_normal((O, C, kH, kW)).astype(dtype)
-    y = conv_compiled.conv2d(x, w, stride, padding)
+    y = module.conv2d(x, w, stride, padding)
     y_twin = conv_numpy.conv2d(x, w, stride, padding)
     assert y.dtype == dtype and y.shape == y_twin.shape and y.flags.c_contiguous
     np.testing.assert_allclose(y, y_twin, **tolerance(dtype))
 
     g = make_input(rng, y.shape, dtype, layout)
-    dx = conv_compiled.conv2d_grad_input(g, w, (H, W), stride, padding)
+    dx = module.conv2d_grad_input(g, w, (H, W), stride, padding)
     assert dx.dtype == dtype and dx.shape == x.shape
     np.testing.assert_allclose(
         dx, conv_numpy.conv2d_grad_input(g, w, (H, W), stride, padding), **tolerance(dtype)
     )
-    dw = conv_compiled.conv2d_grad_weight(x, g, (kH, kW), stride, padding)
+    dw = module.conv2d_grad_weight(x, g, (kH, kW), stride, padding)
     assert dw.dtype == dtype and dw.shape == w.shape
     np.testing.assert_allclose(
         dw, conv_numpy.conv2d_grad_weight(x, g, (kH, kW), stride, padding), **tolerance(dtype)
     )
 
+    cols = module.im2col(x, (kH, kW), stride, padding)
+    cols_twin = conv_numpy.im2col(x, (kH, kW), stride, padding)
+    assert cols.dtype == dtype and cols.shape == cols_twin.shape and cols.flags.c_contiguous
+    np.testing.assert_array_equal(cols, cols_twin)  # copies only: exactly equal
+    back = module.col2im(cols, x.shape, (kH, kW), stride, padding)
+    assert back.dtype == dtype and back.shape == x.shape
+    np.testing.assert_allclose(
+        back, conv_numpy.col2im(cols, x.shape, (kH, kW), stride, padding), **tolerance(dtype)
+    )
+
 
 @pytest.mark.parametrize("module", MODULES)
 @settings(max_examples=30, deadline=None)
-@given(problem=conv_problems())
-def test_adjoint_identities(module, problem):
-    """<conv2d(x, w), y> == <x, grad_input(y, w)> == <w, grad_weight(x, y)>.
+@given(data=st.data())
+def test_adjoint_identities(module, data):
+    """<conv2d(x, w), y> == <x, grad_input(y, w)> == <w, grad_weight(x, y)>, and
+    <im2col(x), c> == <x, col2im(c)>.
 
     conv2d is linear in x and in w, so each gradient is the adjoint (transpose) of conv2d in
-    that argument: this identity defines them, independently of any implementation.
+    that argument: this identity defines them, independently of any implementation. col2im is
+    defined the same way, as the adjoint of im2col.
     """
-    N, C, O, H, W, kH, kW, stride, padding, _, layout, seed = problem
+    N, C, O, H, W, kH, kW, stride, padding, _, layout, seed = problem_for(module, data)
     rng = np.random.default_rng(seed)
     x = make_input(rng, (N, C, H, W), np.float64, layout)
     w = rng.standard_normal((O, C, kH, kW))
@@ -186,6 +211,24 @@ def test_adjoint_identities(module, problem):
     via_weight = np.vdot(w, module.conv2d_grad_weight(x, y, (kH, kW), stride, padding))
     assert via_input == pytest.approx(forward, rel=1e-9, abs=1e-9)
     assert via_weight == pytest.approx(forward, rel=1e-9, abs=1e-9)
+    cols = module.im2col(x, (kH, kW), stride, padding)
+    c = rng.standard_normal(cols.shape)
+    back = module.col2im(c, x.shape, (kH, kW), stride, padding)
+    assert np.vdot(cols, c) == pytest.approx(np.vdot(x, back), rel=1e-9, abs=1e-9)
+
+
+@pytest.mark.parametrize("module", MODULES)
+@pytest.mark.parametrize("case", BRUTE_CASES)
+def test_convolution_is_one_matrix_product_with_im2col(module, case):
+    """conv2d(x, w)[n, o, i, j] = (w.reshape(C_out, C*kH*kW) @ im2col(x))[o, (n, i, j)]."""
+    N, C, O, H, W, kH, kW, stride, padding = case
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((N, C, H, W))
+    w = rng.standard_normal((O, C, kH, kW))
+    y = module.conv2d(x, w, stride, padding)
+    rows = w.reshape(O, C * kH * kW) @ module.im2col(x, (kH, kW), stride, padding)
+    np.testing.assert_allclose(rows.reshape(O, N, *y.shape[2:]).transpose(1, 0, 2, 3), y,
+                               rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("module", MODULES)
@@ -197,6 +240,9 @@ def test_zero_batch(module):
     assert module.conv2d_grad_input(y, w, (9, 9), (2, 1), (1, 0)).shape == (0, 3, 9, 9)
     dw = module.conv2d_grad_weight(x, y, (3, 2), (2, 1), (1, 0))
     assert dw.shape == w.shape and not dw.any()
+    cols = module.im2col(x, (3, 2), (2, 1), (1, 0))
+    assert cols.shape == (3 * 3 * 2, 0)
+    assert module.col2im(cols, x.shape, (3, 2), (2, 1), (1, 0)).shape == x.shape
 
 
 @pytest.mark.parametrize("module", MODULES)
@@ -393,6 +439,26 @@ BAD_CALLS = [
         ValueError,
         "conv2d_grad_weight: grad_out is 4x4 but an input of 8x8 with kernel 3x3, "
         "stride (1, 1) and padding (0, 0) gives 6x6",
+    ),
+    (
+        "im2col",
+        lambda m: m.im2col(np.zeros((1, 2, 3, 3), F32), (4, 4), 1, 0),
+        ValueError,
+        "im2col: kernel height 4 is larger than the padded input height 3 "
+        "(input 3 + 2 * padding 0)",
+    ),
+    (
+        "col2im",
+        lambda m: m.col2im(np.zeros((18, 5), F32), (1, 2, 4, 4), (3, 3), 1, 0),
+        ValueError,
+        "col2im: cols has shape (18, 5) but an input of shape (1, 2, 4, 4) with kernel (3, 3), "
+        "stride (1, 1) and padding (0, 0) gives (18, 4)",
+    ),
+    (
+        "col2im",
+        lambda m: m.col2im(np.zeros((18, 4), F32), (1, 2, 4), (3, 3), 1, 0),
+        TypeError,
+        "col2im: input_shape must be (N, C, H, W), got (1, 2, 4)",
     ),
 ]
 

@@ -1,11 +1,12 @@
-"""The compiled GEMM (gemm.pyx) must agree with its NumPy twin (gemm_numpy.py) on every input.
+"""The three rungs of GEMM agree: the compiled kernel (gemm.pyx) and the naive triple loop
+(gemm_naive.py) must match the NumPy twin (gemm_numpy.py) on every input.
 
-Random shapes are drawn around the kernel's block sizes (MR x NR micro-tiles, KC/MC/NC cache
-blocks), so edge tiles and multi-block loops are exercised, with both dtypes, all four
-transpose combinations, strided views and batches. Bad inputs must raise the twin's errors.
+Random shapes for the compiled kernel are drawn around its block sizes (MR x NR micro-tiles,
+KC/MC/NC cache blocks), so edge tiles and multi-block loops are exercised, with both dtypes, all
+four transpose combinations, strided views and batches; the naive rung runs the same properties on
+small shapes. Bad inputs must raise the twin's errors on every rung.
 """
 
-import importlib
 import re
 
 import numpy as np
@@ -13,10 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-# import_module, not `import tinygan._kernels.gemm as ...`: the package defines a function
-# named `gemm` (the dispatcher), which hides the submodule of the same name as an attribute.
-compiled = importlib.import_module("tinygan._kernels.gemm")
-twin = importlib.import_module("tinygan._kernels.gemm_numpy")
+from tinygan._kernels import gemm as compiled
+from tinygan._kernels import gemm_naive as naive
+from tinygan._kernels import gemm_numpy as twin
 
 INFO = compiled.build_info()
 MR, NR_F32 = INFO["micro_kernel_float32"]
@@ -27,13 +27,14 @@ INTERESTING_SIZES = sorted(
     {0, 1, 2, 3, 5, 7, 13, 31, 61, MR - 1, MR, MR + 1, NR_F32 - 1, NR_F32 + 1, MC + 7, KC + 3}
 )
 sizes = st.one_of(st.sampled_from(INTERESTING_SIZES), st.integers(1, 150))
+tiny_sizes = st.integers(0, 5)  # the naive rung: a Python statement per multiply-add
 dtypes = st.sampled_from([np.float32, np.float64])
 
 
-def assert_matches_twin(a, b, transpose_a=False, transpose_b=False):
+def assert_matches_twin(a, b, transpose_a=False, transpose_b=False, rung=compiled):
     """gemm(a, b) equals the twin's result within the rounding of a different summation order."""
     expected = twin.gemm(a, b, transpose_a, transpose_b)
-    result = compiled.gemm(a, b, transpose_a, transpose_b)
+    result = rung.gemm(a, b, transpose_a, transpose_b)
     assert result.shape == expected.shape
     assert result.dtype == expected.dtype
     assert result.flags.c_contiguous
@@ -66,46 +67,55 @@ def operands(rng, m, k, n, dtype, transpose_a, transpose_b, view_a, view_b, batc
     return random_operand(rng, a_shape, dtype, view_a), random_operand(rng, b_shape, dtype, view_b)
 
 
-@settings(max_examples=600, deadline=None)
-@given(
-    m=sizes,
-    k=sizes,
-    n=sizes,
-    dtype=dtypes,
-    transpose_a=st.booleans(),
-    transpose_b=st.booleans(),
-    view_a=views,
-    view_b=views,
-    seed=st.integers(0, 2**32 - 1),
-)
-def test_2d_matches_twin(m, k, n, dtype, transpose_a, transpose_b, view_a, view_b, seed):
+def check_2d(rung, m, k, n, dtype, transpose_a, transpose_b, view_a, view_b, seed):
     rng = np.random.default_rng(seed)
     a, b = operands(rng, m, k, n, dtype, transpose_a, transpose_b, view_a, view_b)
-    assert_matches_twin(a, b, transpose_a, transpose_b)
+    assert_matches_twin(a, b, transpose_a, transpose_b, rung)
 
 
-@settings(max_examples=300, deadline=None)
-@given(
-    batch=st.integers(0, 5),
-    m=sizes,
-    k=sizes,
-    n=sizes,
-    dtype=dtypes,
-    transpose_a=st.booleans(),
-    transpose_b=st.booleans(),
-    layout=st.sampled_from(["3d@3d", "3d@2d", "2d@3d"]),
-    view_a=views,
-    view_b=views,
-    seed=st.integers(0, 2**32 - 1),
-)
-def test_batched_matches_twin(
-    batch, m, k, n, dtype, transpose_a, transpose_b, layout, view_a, view_b, seed
-):
+def check_batched(rung, batch, m, k, n, dtype, transpose_a, transpose_b, layout, view_a, view_b,
+                  seed):
     rng = np.random.default_rng(seed)
     batch_a = () if layout == "2d@3d" else (batch,)
     batch_b = () if layout == "3d@2d" else (batch,)
     a, b = operands(rng, m, k, n, dtype, transpose_a, transpose_b, view_a, view_b, batch_a, batch_b)
-    assert_matches_twin(a, b, transpose_a, transpose_b)
+    assert_matches_twin(a, b, transpose_a, transpose_b, rung)
+
+
+matrix_flags = dict(dtype=dtypes, transpose_a=st.booleans(), transpose_b=st.booleans(),
+                    view_a=views, view_b=views, seed=st.integers(0, 2**32 - 1))
+layouts = st.sampled_from(["3d@3d", "3d@2d", "2d@3d"])
+
+
+@settings(max_examples=600, deadline=None)
+@given(m=sizes, k=sizes, n=sizes, **matrix_flags)
+def test_2d_matches_twin(m, k, n, dtype, transpose_a, transpose_b, view_a, view_b, seed):
+    check_2d(compiled, m, k, n, dtype, transpose_a, transpose_b, view_a, view_b, seed)
+
+
+@settings(max_examples=60, deadline=None)
+@given(m=tiny_sizes, k=tiny_sizes, n=tiny_sizes, **matrix_flags)
+def test_naive_2d_matches_twin(m, k, n, dtype, transpose_a, transpose_b, view_a, view_b, seed):
+    check_2d(naive, m, k, n, dtype, transpose_a, transpose_b, view_a, view_b, seed)
+
+
+@settings(max_examples=300, deadline=None)
+@given(batch=st.integers(0, 5), m=sizes, k=sizes, n=sizes, layout=layouts, **matrix_flags)
+def test_batched_matches_twin(
+    batch, m, k, n, dtype, transpose_a, transpose_b, layout, view_a, view_b, seed
+):
+    check_batched(compiled, batch, m, k, n, dtype, transpose_a, transpose_b, layout, view_a,
+                  view_b, seed)
+
+
+@settings(max_examples=40, deadline=None)
+@given(batch=st.integers(0, 3), m=tiny_sizes, k=tiny_sizes, n=tiny_sizes, layout=layouts,
+       **matrix_flags)
+def test_naive_batched_matches_twin(
+    batch, m, k, n, dtype, transpose_a, transpose_b, layout, view_a, view_b, seed
+):
+    check_batched(naive, batch, m, k, n, dtype, transpose_a, transpose_b, layout, view_a,
+                  view_b, seed)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -135,10 +145,11 @@ def test_batch_strides_and_transposed_views():
     assert_matches_twin(a.transpose(0, 2, 1), b)
 
 
-def test_zero_inner_dimension_gives_zeros():
+@pytest.mark.parametrize("rung", [naive, twin, compiled], ids=["naive", "numpy", "compiled"])
+def test_zero_inner_dimension_gives_zeros(rung):
     a = np.ones((3, 0), dtype=np.float32)
     b = np.ones((0, 4), dtype=np.float32)
-    result = compiled.gemm(a, b)
+    result = rung.gemm(a, b)
     assert result.shape == (3, 4)
     assert not result.any()
 
@@ -245,7 +256,7 @@ def test_thread_count_and_build_info():
     assert compiled.get_num_threads() >= 1
     with pytest.raises(ValueError, match="set_num_threads"):
         compiled.set_num_threads(0)
-    for implementation in (compiled, twin):
+    for implementation in (compiled, twin, naive):
         info = implementation.build_info()
         assert isinstance(info["openmp"], bool) and isinstance(info["native"], bool)
 
@@ -290,7 +301,8 @@ BAD_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize("implementation", [compiled, twin], ids=["compiled", "twin"])
+@pytest.mark.parametrize("implementation", [compiled, twin, naive],
+                         ids=["compiled", "twin", "naive"])
 @pytest.mark.parametrize(("a", "b", "flags", "error", "message"), BAD_INPUTS)
 def test_bad_input_raises(implementation, a, b, flags, error, message):
     with pytest.raises(error, match=re.escape(message)):

@@ -13,9 +13,14 @@ Two modes:
 - ``grad(..., create_graph=True)``: gradients are Tensors and the backward functions run on
   Tensors, so the backward pass is itself recorded as a graph and can be differentiated again
   (second derivatives, the WGAN-GP penalty ``(||grad_x D(x)|| - 1)^2``).
-"""
 
-import numpy as np
+Both modes hand every backward function the input values its op saved when it ran, so they
+compute the same numbers even when a parameter's ``.data`` was replaced in between.
+
+This module knows nothing of the Tensor class: it walks nodes through ``_parents``, ``_saved``,
+``_backward`` and ``_saved_inputs()``. Its two entry points are ``Tensor.backward()``
+(``tinygan/engine.py``) and ``tinygan.grad`` (``tinygan/gradients.py``).
+"""
 
 
 class _GradMode:
@@ -110,8 +115,8 @@ def backpropagate(roots, root_grads, *, create_graph=False, targets=None, delive
             deliver(node, g)
             if node._backward is None:
                 continue
-            if create_graph:
-                input_grads = node._backward(g, node, *node._parents)
+            if create_graph:  # Tensors holding the saved values, still linked to the inputs
+                input_grads = node._backward(g, node, *node._saved_inputs())
             else:
                 input_grads = node._backward(g, node.data, *node._saved)
             for parent, parent_grad in zip(node._parents, input_grads, strict=True):
@@ -130,66 +135,3 @@ def _on_path_to(order, targets):
         if any(id(p) in relevant for p in node._parents):
             relevant.add(id(node))
     return [node for node in order if id(node) in relevant]
-
-
-def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=False):
-    """Gradients of ``outputs`` with respect to ``inputs``, returned as a tuple of Tensors.
-
-    ``sum_k <grad_outputs[k], d outputs[k] / d inputs[i]>`` for each input i: a vector-Jacobian
-    product. ``grad_outputs`` may be omitted for scalar outputs (it is 1 then).
-    Leaves' ``.grad`` are not touched. With ``create_graph=True`` the returned gradients are part
-    of a graph, so they can be differentiated again::
-
-        x = tinygan.tensor(2.0, requires_grad=True)
-        (dy,) = tinygan.grad(x ** 3, x, create_graph=True)    # 3 x^2 = 12
-        (d2y,) = tinygan.grad(dy, x)                           # 6 x = 12
-
-    An input that the outputs do not depend on raises an error, or gives None with
-    ``allow_unused=True``.
-    """
-    from .engine import Tensor  # the engine's Tensor; autograd is the layer it uses
-
-    single_input = isinstance(inputs, Tensor)
-    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    inputs = [inputs] if single_input else list(inputs)
-    if grad_outputs is None:
-        grad_outputs = [None] * len(outputs)
-    elif isinstance(grad_outputs, Tensor | np.ndarray):
-        grad_outputs = [grad_outputs]
-    if len(grad_outputs) != len(outputs):
-        raise ValueError(f"grad: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
-    for i, x in enumerate(inputs):
-        if not x.requires_grad:
-            raise ValueError(f"grad: input {i} (shape {x.shape}) does not require grad")
-
-    seeds = []
-    for out, g in zip(outputs, grad_outputs, strict=True):
-        if g is None:
-            if out.data.size != 1:
-                raise ValueError(
-                    f"grad: output of shape {out.shape} is not a scalar; pass grad_outputs "
-                    "of the same shape"
-                )
-            g = np.ones_like(out.data)
-        g = np.asarray(g.data if isinstance(g, Tensor) else g, dtype=out.dtype)
-        if g.shape != out.shape:
-            raise ValueError(f"grad: grad_output shape {g.shape} differs from output {out.shape}")
-        seeds.append(Tensor(g) if create_graph else g)
-
-    found = {}
-
-    def collect(node, g):
-        found[id(node)] = g
-
-    backpropagate(outputs, seeds, create_graph=create_graph, targets=inputs, deliver=collect)
-
-    results = []
-    for i, x in enumerate(inputs):
-        g = found.get(id(x))
-        if g is None and not allow_unused:
-            raise ValueError(
-                f"grad: input {i} (shape {x.shape}) was not used to compute the outputs; "
-                "pass allow_unused=True to get None for it"
-            )
-        results.append(g if g is None or isinstance(g, Tensor) else Tensor(g))
-    return tuple(results)

@@ -176,10 +176,10 @@ def demo(args):
     D = MLPDiscriminator(hidden=4, layers=2).double()
     z = tensor(np.random.default_rng(args.seed).standard_normal((6, 2)), dtype=np.float64)
     x = tensor(np.random.default_rng(args.seed + 1).standard_normal((6, 2)), dtype=np.float64)
-    d_params, g_params = list(D.parameters()), list(G.parameters())
-    check_d = gradcheck(lambda *_: discriminator_loss(D(x), D(G(z))), d_params,
+    check_d = gradcheck(lambda: discriminator_loss(D(x), D(G(z))), params=D.parameters(),
                         raise_exception=False)
-    check_g = gradcheck(lambda *_: generator_loss(D(G(z))), g_params, raise_exception=False)
+    check_g = gradcheck(lambda: generator_loss(D(G(z))), params=G.parameters(),
+                        raise_exception=False)
     print("1. the gradients training follows, against central differences (float64):")
     for name, check in (("D's loss w.r.t. D's", check_d), ("G's loss w.r.t. G's", check_g)):
         print(f"   {name} {check.checked} weights: {'passed' if check else 'FAILED'} "

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .autograd import grad
 from .engine import Tensor
+from .gradients import grad
 
 
 class GradcheckError(AssertionError):
@@ -40,11 +40,18 @@ class GradcheckResult:
         return self.passed
 
 
-def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
+def gradcheck(fn, inputs=(), eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, *,
+              params=()):
     """Compare the backward pass of ``fn`` with central differences, entry by entry.
 
     ``fn(*inputs)`` returns a Tensor or a tuple of Tensors; ``inputs`` is a Tensor or a sequence
-    of Tensors. The inputs that require grad are checked; they must be float64. An entry passes
+    of Tensors. ``params`` are Tensors that ``fn`` uses without taking them as arguments, such as
+    a model's parameters, so a network's gradient is checked without closure tricks::
+
+        model = nn.Sequential(nn.Dense(2, 4), nn.Tanh(), nn.Dense(4, 1)).to(np.float64)
+        gradcheck(lambda: F.mse_loss(model(x), y), params=model.parameters())
+
+    The inputs and params that require grad are checked; they must be float64. An entry passes
     when ``|analytic - numerical| <= atol + rtol * |numerical|``.
 
     Returns a GradcheckResult (truthy when passed) with the maximum absolute and relative errors;
@@ -53,22 +60,31 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     """
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
-    if not checked:
-        raise ValueError("gradcheck: no input requires grad, so there is nothing to check")
-    for i in checked:
-        if inputs[i].dtype != np.float64:
+    names = [f"input {i}" for i in checked]
+    targets = [inputs[i] for i in checked]
+    for j, param in enumerate(_parameters(params)):
+        if param.requires_grad and not any(param is t for t in targets):
+            names.append(f"parameter {j}")
+            targets.append(param)
+    if not targets:
+        raise ValueError("gradcheck: no input requires grad (nor any of the params), so there "
+                         "is nothing to check")
+    for name, x in zip(names, targets, strict=True):
+        if x.dtype != np.float64:
             raise TypeError(
-                f"gradcheck: input {i} is {inputs[i].dtype}; central differences need float64 "
-                "(create it with dtype=np.float64, or call .astype(np.float64))"
+                f"gradcheck: {name} is {x.dtype}; central differences need float64 "
+                "(create it with dtype=np.float64, call .astype(np.float64), or convert a "
+                "model with model.to(np.float64))"
             )
     outputs = _as_tuple(fn(*inputs))
-    analytic = _analytic_jacobians(outputs, [inputs[i] for i in checked])
-    numerical = _numerical_jacobians(fn, inputs, checked, eps)
+    analytic = _analytic_jacobians(outputs, targets)
+    # the perturbed tensors are `targets`; fn still takes the original inputs
+    numerical = _numerical_jacobians(lambda *_: fn(*inputs), targets, range(len(targets)), eps)
 
     max_abs = max_rel = 0.0
     count = 0
     first_failure = ""
-    for position, i in enumerate(checked):
+    for position, (name, x) in enumerate(zip(names, targets, strict=True)):
         a, n = analytic[position], numerical[position]
         error = np.abs(a - n)
         count += error.size
@@ -82,10 +98,10 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
         max_rel = float(np.max([max_rel, (error / np.maximum(np.abs(n), 1e-12)).max()]))
         if len(failing) and not first_failure:
             out_index, in_index = failing[0]
-            element = np.unravel_index(in_index, inputs[i].shape)
+            element = np.unravel_index(in_index, x.shape)
             a_value, n_value = a[out_index, in_index], n[out_index, in_index]
             first_failure = (
-                f"input {i} element {tuple(int(e) for e in element)}, output entry {out_index}: "
+                f"{name} element {tuple(int(e) for e in element)}, output entry {out_index}: "
                 f"analytic {a_value:.10g} vs numerical {n_value:.10g}"
             )
             if np.isnan(a_value) or np.isnan(n_value):
@@ -101,15 +117,18 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     return result
 
 
-def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
-                  raise_exception=True):
+def gradgradcheck(fn, inputs=(), grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
+                  raise_exception=True, *, params=()):
     """Check second derivatives: gradcheck of x -> grad(fn(x), x, v, create_graph=True).
 
     ``v`` (the upstream gradient) is ``grad_outputs`` or a fixed random tensor per output. This
     tests that each backward function, run on Tensors, records a correct graph of its own.
+    ``params`` (e.g. ``model.parameters()``) are differentiated and perturbed like the inputs, as
+    in ``gradcheck``.
     """
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
-    differentiable = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
+    params = [p for p in _parameters(params) if p.requires_grad]
+    differentiable = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad] + params
     if grad_outputs is None:  # one evaluation, for the outputs' shapes
         rng = np.random.default_rng(1234)  # its own generator: a check must not move the seed
         grad_outputs = [Tensor(rng.standard_normal(o.shape)) for o in _as_tuple(fn(*inputs))]
@@ -119,6 +138,7 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
     def first_derivatives(*xs):
         ys = _as_tuple(fn(*xs))
         wanted = [x for x in xs if isinstance(x, Tensor) and x.requires_grad]
+        wanted += [p for p in params if not any(p is w for w in wanted)]
         live = [(y, v) for y, v in zip(ys, grad_outputs, strict=True) if y.requires_grad]
         if not live:
             return tuple(Tensor(np.zeros(x.shape)) for x in wanted)
@@ -128,8 +148,19 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
                      for g, x in zip(grads, wanted, strict=True))
 
     if not differentiable:
-        raise ValueError("gradgradcheck: no input requires grad, so there is nothing to check")
-    return gradcheck(first_derivatives, inputs, eps, atol, rtol, raise_exception)
+        raise ValueError("gradgradcheck: no input requires grad (nor any of the params), so "
+                         "there is nothing to check")
+    return gradcheck(first_derivatives, inputs, eps, atol, rtol, raise_exception, params=params)
+
+
+def _parameters(params):
+    """``params`` as a list of Tensors (a generator such as ``model.parameters()`` is read once)."""
+    params = [params] if isinstance(params, Tensor) else list(params)
+    for j, param in enumerate(params):
+        if not isinstance(param, Tensor):
+            raise TypeError(f"gradcheck: params must be Tensors (e.g. model.parameters()), got "
+                            f"{type(param).__name__} at position {j}")
+    return params
 
 
 def _as_tuple(outputs):

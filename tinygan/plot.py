@@ -23,9 +23,10 @@ from matplotlib.animation import PillowWriter
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from .autograd import grad, no_grad
+from .autograd import no_grad
 from .engine import Tensor
 from .gan.losses import generator_loss, is_wasserstein
+from .gradients import grad
 
 REAL_COLOR = "#2a9d4b"
 FAKE_COLOR = "#7b3fbf"

@@ -36,7 +36,8 @@ import numpy as np
 from cython.parallel cimport prange, threadid
 from cython cimport floating
 
-from .conv_numpy import check_conv2d, check_conv2d_grad_input, check_conv2d_grad_weight
+from .conv_numpy import (check_col2im, check_conv2d, check_conv2d_grad_input,
+                         check_conv2d_grad_weight, check_im2col)
 from .gemm import gemm as _gemm
 from .gemm import get_num_threads as _gemm_threads
 
@@ -277,3 +278,31 @@ def conv2d_grad_weight(x, grad_out, kernel_hw, stride=(1, 1), padding=(0, 0)):
         return np.zeros((g.out_channels, g.in_channels, kH, kW), dtype=x.dtype)
     grad_w = _gemm(_batch_to_rows(grad_out), _cols_of(x, g), transpose_b=True)
     return grad_w.reshape(g.out_channels, g.in_channels, kH, kW)
+
+
+# ---------------------------------------------------------------------------------------------
+# im2col and col2im on their own, with the twins' signatures (for tests and for students).
+
+
+def im2col(x, kernel_hw, stride=(1, 1), padding=(0, 0)):
+    """Every window of the padded input as a column: (C*kH*kW, N*H_out*W_out).
+
+    ``cols[(c, p, q), (n, i, j)] = x_pad[n, c, i*sH + p, j*sW + q]`` (see conv_numpy.im2col).
+    """
+    x, g = check_im2col(x, kernel_hw, stride, padding)
+    if g.batch == 0:
+        return np.zeros((g.col_rows, 0), dtype=x.dtype)
+    return _cols_of(x, g)
+
+
+def col2im(cols, input_shape, kernel_hw, stride=(1, 1), padding=(0, 0)):
+    """The adjoint of im2col: (C*kH*kW, N*H_out*W_out) -> (N, C, H, W) = input_shape."""
+    cols, g = check_col2im(cols, input_shape, kernel_hw, stride, padding)
+    (H, W), (kH, kW) = g.in_hw, g.kernel_hw
+    (sH, sW), (pH, pW) = g.stride, g.padding
+    H_out, W_out = g.out_hw
+    dx = np.zeros((g.batch, g.in_channels, H, W), dtype=cols.dtype)
+    if g.batch == 0:
+        return dx
+    _col2im(cols, dx, _scratch(g, cols.dtype), kH, kW, sH, sW, pH, pW, H_out, W_out)
+    return dx

@@ -20,8 +20,9 @@ The second formula is also the transposed convolution: ``conv_transpose2d(x, w)`
 ``conv2d_grad_input(x, w, out_hw, ...)``. Several input sizes give the same ``H_out`` (the
 floor division drops up to ``sH - 1`` rows), which is why the caller passes ``input_hw``.
 
-This file also holds the argument checking shared with ``conv.pyx`` (the ``check_*``
-functions): both modules accept and reject exactly the same inputs, with the same messages.
+This file also holds the argument checking shared with ``conv.pyx`` and ``conv_naive.py`` (the
+``check_*`` functions): the three rungs accept and reject exactly the same inputs, with the same
+messages.
 """
 
 import sys
@@ -41,7 +42,7 @@ class ConvGeometry(NamedTuple):
 
     batch: int
     in_channels: int
-    out_channels: int
+    out_channels: int  # 0 for im2col / col2im, which see no weight
     in_hw: tuple  # (H, W) of the input, before padding
     kernel_hw: tuple  # (kH, kW)
     stride: tuple  # (sH, sW)
@@ -216,6 +217,45 @@ def check_conv2d_grad_weight(x, grad_out, kernel_hw, stride, padding, op="conv2d
     return np.ascontiguousarray(x), np.ascontiguousarray(grad_out), geometry
 
 
+def check_im2col(x, kernel_hw, stride, padding, op="im2col"):
+    """Check im2col's arguments; return contiguous x and the ConvGeometry (C_out 0)."""
+    _array4d(op, "input", x)
+    kernel_hw = _pair(op, "kernel_hw", kernel_hw, 1)
+    stride = _pair(op, "stride", stride, 1)
+    padding = _pair(op, "padding", padding, 0)
+    _positive_dims(op, "input", x, (1, 2, 3), ("channel", "row", "column"))
+    geometry = _geometry(op, x.shape[0], x.shape[1], 0, x.shape[2:], kernel_hw, stride,
+                         padding)
+    return np.ascontiguousarray(x), geometry
+
+
+def check_col2im(cols, input_shape, kernel_hw, stride, padding, op="col2im"):
+    """Check col2im's arguments; return contiguous cols and the ConvGeometry (C_out 0)."""
+    if not isinstance(cols, np.ndarray):
+        raise TypeError(f"{op}: cols must be a numpy.ndarray, got {type(cols).__name__}")
+    if cols.dtype not in _FLOAT_DTYPES:
+        raise TypeError(f"{op}: cols must be float32 or float64, got {cols.dtype}")
+    if cols.ndim != 2:
+        raise ValueError(f"{op}: cols must be 2-D, got {cols.ndim}-D with shape {cols.shape}")
+    try:
+        N, C, H, W = (int(n) for n in input_shape)
+    except (TypeError, ValueError):
+        raise TypeError(f"{op}: input_shape must be (N, C, H, W), got {input_shape!r}") from None
+    if N < 0 or min(C, H, W) < 1:
+        raise ValueError(f"{op}: input_shape must have N >= 0 and C, H, W >= 1, got "
+                         f"{tuple(input_shape)}")
+    kernel_hw = _pair(op, "kernel_hw", kernel_hw, 1)
+    stride = _pair(op, "stride", stride, 1)
+    padding = _pair(op, "padding", padding, 0)
+    geometry = _geometry(op, N, C, 0, (H, W), kernel_hw, stride, padding)
+    expected = (geometry.col_rows, N * geometry.out_hw[0] * geometry.out_hw[1])
+    if cols.shape != expected:
+        raise ValueError(f"{op}: cols has shape {cols.shape} but an input of shape "
+                         f"{(N, C, H, W)} with kernel {kernel_hw}, stride {stride} and padding "
+                         f"{padding} gives {expected}")
+    return np.ascontiguousarray(cols), geometry
+
+
 # ---------------------------------------------------------------------------------------------
 # The twin kernels.
 
@@ -277,3 +317,34 @@ def conv2d_grad_weight(x, grad_out, kernel_hw, stride=(1, 1), padding=(0, 0)):
     x, grad_out, geometry = check_conv2d_grad_weight(x, grad_out, kernel_hw, stride, padding)
     windows = _windows(x, geometry)
     return np.einsum("ncijpq,noij->ocpq", windows, grad_out, optimize=True)
+
+
+def im2col(x, kernel_hw, stride=(1, 1), padding=(0, 0)):
+    """Every window of the padded input as a column: (C*kH*kW, N*H_out*W_out).
+
+    ``cols[(c, p, q), (n, i, j)] = x_pad[n, c, i*sH + p, j*sW + q]``; then
+    ``conv2d(x, w) = w.reshape(C_out, C*kH*kW) @ cols``, rearranged to (N, C_out, H_out, W_out).
+    """
+    x, geometry = check_im2col(x, kernel_hw, stride, padding)
+    windows = _windows(x, geometry)  # (N, C, H_out, W_out, kH, kW)
+    rows = windows.transpose(1, 4, 5, 0, 2, 3)  # (C, kH, kW, N, H_out, W_out)
+    H_out, W_out = geometry.out_hw
+    return np.ascontiguousarray(rows.reshape(geometry.col_rows, geometry.batch * H_out * W_out))
+
+
+def col2im(cols, input_shape, kernel_hw, stride=(1, 1), padding=(0, 0)):
+    """The adjoint of im2col: (C*kH*kW, N*H_out*W_out) -> (N, C, H, W) = input_shape.
+
+    ``dx_pad[n, c, i*sH + p, j*sW + q] += cols[(c, p, q), (n, i, j)]``, then the centre of dx_pad.
+    """
+    cols, geometry = check_col2im(cols, input_shape, kernel_hw, stride, padding)
+    N, C = geometry.batch, geometry.in_channels
+    (H, W), (kH, kW) = geometry.in_hw, geometry.kernel_hw
+    (sH, sW), (pH, pW), (H_out, W_out) = geometry.stride, geometry.padding, geometry.out_hw
+    blocks = cols.reshape(C, kH, kW, N, H_out, W_out)
+    dx_pad = np.zeros((N, C, H + 2 * pH, W + 2 * pW), dtype=cols.dtype)
+    for p in range(kH):
+        for q in range(kW):
+            dx_pad[:, :, p : p + sH * H_out : sH, q : q + sW * W_out : sW] += (
+                blocks[:, p, q].transpose(1, 0, 2, 3))
+    return np.ascontiguousarray(dx_pad[:, :, pH : pH + H, pW : pW + W])

@@ -16,9 +16,10 @@ operand is shared by every product in the batch:
     (batch, m, k) @ (k, n)        -> (batch, m, n)
     (m, k)        @ (batch, k, n) -> (batch, m, n)
 
-Read this file to see the math; read ``gemm.pyx`` to see how the same math is made fast.
-The input checks live here, in ``_check_gemm_args``, and the compiled kernel calls the same
-function, so both raise the same errors with the same messages.
+Read ``gemm_naive.py`` for the triple loop, this file to see the math in one line, ``gemm.pyx``
+to see how the same math is made fast. The input checks live here, in ``_check_gemm_args``, and
+the naive and compiled kernels call the same function, so all three raise the same errors with
+the same messages.
 """
 
 import numpy as np

@@ -9,7 +9,7 @@ every gradient here is checked the same way as the engine's.
 - ``batch_norm``;  ``dropout``
 - losses: ``binary_cross_entropy``, ``binary_cross_entropy_with_logits``, ``mse_loss``
 
-Also importable as ``tinygan.nn.functional`` (``import tinygan.nn.functional as F``).
+Also named ``tinygan.nn.functional`` (``import tinygan.nn.functional as F``, see nn/functional.py).
 """
 
 from .activations import leaky_relu, logsigmoid, relu, sigmoid, softplus, tanh

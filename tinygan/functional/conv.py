@@ -20,9 +20,9 @@ differentiable ops.
 
 import numpy as np
 
-from .. import _kernels as kernels
+from .. import kernels
 from ..arguments import int_pair
-from ..engine import Tensor, as_tensor
+from ..engine import Tensor, as_tensor, record
 
 
 def _common_dtype(x, w):
@@ -51,14 +51,15 @@ def _conv(x, w, stride, padding):
     if not isinstance(x, Tensor) and not isinstance(w, Tensor):
         return kernels.conv2d(x, w, stride, padding)
     x, w = as_tensor(x), as_tensor(w)
+    data = kernels.conv2d(x.data, w.data, stride, padding)
+    needs_x, needs_w = x.requires_grad, w.requires_grad
 
     def backward(g, out, x_, w_):
-        grad_x = _grad_input(g, w_, x.shape[2:], stride, padding) if x.requires_grad else None
-        grad_w = _grad_weight(x_, g, w.shape[2:], stride, padding) if w.requires_grad else None
+        grad_x = _grad_input(g, w_, x_.shape[2:], stride, padding) if needs_x else None
+        grad_w = _grad_weight(x_, g, w_.shape[2:], stride, padding) if needs_w else None
         return grad_x, grad_w
 
-    data = kernels.conv2d(x.data, w.data, stride, padding)
-    return Tensor._result(data, (x, w), backward, "conv2d")
+    return record(data, (x, w), backward, "conv2d")
 
 
 def _grad_input(g, w, input_hw, stride, padding):
@@ -66,16 +67,17 @@ def _grad_input(g, w, input_hw, stride, padding):
     if not isinstance(g, Tensor) and not isinstance(w, Tensor):
         return kernels.conv2d_grad_input(g, w, tuple(input_hw), stride, padding)
     g, w = as_tensor(g), as_tensor(w)
+    data = kernels.conv2d_grad_input(g.data, w.data, tuple(input_hw), stride, padding)
+    needs_g, needs_w = g.requires_grad, w.requires_grad
 
     def backward(gg, out, g_, w_):
         # <gg, A_w^T g> = <A_w gg, g>: in g the adjoint is conv2d itself; in w it is grad_weight
         # with gg in the role of the input.
-        grad_g = _conv(gg, w_, stride, padding) if g.requires_grad else None
-        grad_w = _grad_weight(gg, g_, w.shape[2:], stride, padding) if w.requires_grad else None
+        grad_g = _conv(gg, w_, stride, padding) if needs_g else None
+        grad_w = _grad_weight(gg, g_, w_.shape[2:], stride, padding) if needs_w else None
         return grad_g, grad_w
 
-    data = kernels.conv2d_grad_input(g.data, w.data, tuple(input_hw), stride, padding)
-    return Tensor._result(data, (g, w), backward, "conv2d_grad_input")
+    return record(data, (g, w), backward, "conv2d_grad_input")
 
 
 def _grad_weight(x, g, kernel_hw, stride, padding):
@@ -83,15 +85,16 @@ def _grad_weight(x, g, kernel_hw, stride, padding):
     if not isinstance(x, Tensor) and not isinstance(g, Tensor):
         return kernels.conv2d_grad_weight(x, g, tuple(kernel_hw), stride, padding)
     x, g = as_tensor(x), as_tensor(g)
+    data = kernels.conv2d_grad_weight(x.data, g.data, tuple(kernel_hw), stride, padding)
+    needs_x, needs_g = x.requires_grad, g.requires_grad
 
     def backward(gw, out, x_, g_):
         # <gw, W(x, g)> = <conv2d(x, gw), g>: in x the adjoint is grad_input, in g it is conv2d.
-        grad_x = _grad_input(g_, gw, x.shape[2:], stride, padding) if x.requires_grad else None
-        grad_g = _conv(x_, gw, stride, padding) if g.requires_grad else None
+        grad_x = _grad_input(g_, gw, x_.shape[2:], stride, padding) if needs_x else None
+        grad_g = _conv(x_, gw, stride, padding) if needs_g else None
         return grad_x, grad_g
 
-    data = kernels.conv2d_grad_weight(x.data, g.data, tuple(kernel_hw), stride, padding)
-    return Tensor._result(data, (x, g), backward, "conv2d_grad_weight")
+    return record(data, (x, g), backward, "conv2d_grad_weight")
 
 
 # ---------------------------------------------------------------------------- the public API

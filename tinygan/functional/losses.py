@@ -36,7 +36,7 @@ warning, because (N, 1) against (N,) silently computes an (N, N) loss.
 
 import numpy as np
 
-from ..engine import Tensor
+from ..engine import Tensor, record
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -78,18 +78,20 @@ def _bce(p, y):
     ops that work on ndarrays and on Tensors, so it can be differentiated again.
     """
 
-    def backward(g, out, p_, y_):
-        grad_p = g * (p_ - y_) / (p_ * (1 - p_)).clip(min=_GRAD_EPS)
-        grad_y = None
-        if y.requires_grad:  # d/dy = log(1 - p) - log p, clamped like the loss
-            grad_y = g * (_log((1 - p_).clip(min=_TINY)) - _log(p_.clip(min=_TINY)))
-        return grad_p, grad_y
-
     with np.errstate(divide="ignore"):  # log(0) = -inf, then clamped
         log_p = np.maximum(np.log(p.data), _LOG_CLAMP)
         log_not_p = np.maximum(np.log(1 - p.data), _LOG_CLAMP)
     data = -(y.data * log_p + (1 - y.data) * log_not_p)
-    return Tensor._result(data.astype(p.dtype, copy=False), (p, y), backward, "bce")
+    needs_y = y.requires_grad
+
+    def backward(g, out, p_, y_):
+        grad_p = g * (p_ - y_) / (p_ * (1 - p_)).clip(min=_GRAD_EPS)
+        grad_y = None
+        if needs_y:  # d/dy = log(1 - p) - log p, clamped like the loss
+            grad_y = g * (_log((1 - p_).clip(min=_TINY)) - _log(p_.clip(min=_TINY)))
+        return grad_p, grad_y
+
+    return record(data.astype(p.dtype, copy=False), (p, y), backward, "bce")
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",

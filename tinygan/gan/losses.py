@@ -31,8 +31,8 @@ log(1 - D(x)) = log sigma(-l) = ``(-l).logsigmoid()``; both stay finite for |l| 
 """
 
 
-from ..autograd import grad
 from ..engine import Tensor
+from ..gradients import grad
 from ..random import generator
 
 LOSSES = ("minimax", "nonsaturating", "wasserstein", "wgan-gp")

@@ -8,13 +8,10 @@ tinygan can be rewritten with ``torch.nn`` line by line, and its state dict load
   ``BatchNorm2d``, ``Dropout``, ``Flatten``, ``Unflatten``
 - activations: ``ReLU``, ``LeakyReLU``, ``Tanh``, ``Sigmoid``
 - ``tinygan.nn.init``: initialisers (``normal_``, ``kaiming_uniform_``, ``dcgan_init_``, ...)
-- ``tinygan.nn.functional``: the same module as ``tinygan.functional``
+- ``tinygan.nn.functional`` (``nn/functional.py``): the functions of ``tinygan.functional``
 """
 
-import sys
-
-from .. import functional
-from . import init
+from . import functional, init
 from .activation import LeakyReLU, ReLU, Sigmoid, Tanh
 from .container import Sequential
 from .conv import Conv2d, ConvTranspose2d
@@ -24,9 +21,6 @@ from .linear import Dense, Linear
 from .module import IncompatibleKeys, Module
 from .normalization import BatchNorm1d, BatchNorm2d
 from .parameter import Parameter
-
-# `import tinygan.nn.functional as F` finds the one functional module under its second name.
-sys.modules[__name__ + ".functional"] = functional
 
 __all__ = [
     "BatchNorm1d", "BatchNorm2d", "Conv2d", "ConvTranspose2d", "Dense", "Dropout", "Flatten",

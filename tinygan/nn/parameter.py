@@ -4,7 +4,7 @@ A Parameter is a leaf Tensor with ``requires_grad=True``. Being a distinct type 
 recognise it: ``self.weight = Parameter(...)`` inside a Module registers it, so it appears in
 ``parameters()`` (what the optimizer updates) and in ``state_dict()`` (what a checkpoint saves).
 
-Ops on a Parameter are ordinary Tensor ops and return plain Tensors: ``Tensor._result`` creates
+Ops on a Parameter are ordinary Tensor ops and return plain Tensors: ``tinygan.record`` creates
 Tensors, and every op accepts any Tensor, subclass or not.
 """
 

@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from .. import arguments
-from .optimizer import Optimizer, lerp_
+from .optimizer import Optimizer, decay_add_, lerp_
 
 
 class Adam(Optimizer):
@@ -48,9 +48,8 @@ class Adam(Optimizer):
         step, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
         if group["weight_decay"] != 0:
             grad = grad + group["weight_decay"] * param.data
-        lerp_(m, grad, 1 - beta1)
-        v *= beta2
-        v += (1 - beta2) * grad * grad
+        lerp_(m, grad, 1 - beta1)  # m = m + (1 - beta1) (g - m), in place
+        decay_add_(v, beta2, (1 - beta2) * grad * grad)  # v = beta2 v + (1 - beta2) g^2, in place
         step_size = group["lr"] / (1 - beta1**step)
         denom = np.sqrt(v) / math.sqrt(1 - beta2**step) + group["eps"]
         param.data = param.data - step_size * (m / denom)

@@ -1,0 +1,213 @@
+"""Kernel dispatch: one set of names (``gemm``, ``matmul``, ``conv2d``, ...) for three rungs.
+
+Every hot kernel exists three times in ``tinygan/_kernels/``, with the same signature, checks and
+results (up to rounding):
+
+- ``"naive"``: plain Python loops (``gemm_naive.py``, ``conv_naive.py``): the definition, one
+  multiply-add per statement, to step through in a debugger. Slow: tiny shapes only.
+- ``"numpy"``: the NumPy twins (``gemm_numpy.py``, ``conv_numpy.py``): the math in a few
+  vectorised lines, running on NumPy's BLAS.
+- ``"compiled"``: the Cython kernels (``gemm.pyx``, ``conv.pyx``): the default when built.
+
+The rest of tinygan (the engine's ``@``, ``functional.conv2d``) calls the functions below, never
+a rung directly, so switching rungs switches the whole library::
+
+    tinygan.kernels.use("naive")           # from now on; returns the name that was active
+    with tinygan.kernels.using("naive"):   # for one block, then back
+        loss.backward()
+
+or ``TINYGAN_KERNELS=naive`` (``numpy``, ``compiled``) in the environment. This layer works on
+plain ndarrays only; it knows nothing of Tensors or graphs.
+"""
+
+import contextlib
+import importlib
+import math
+import os
+import warnings
+
+import numpy as np
+
+from ._kernels import conv_naive, conv_numpy, gemm_naive, gemm_numpy
+from .arguments import integer
+
+RUNGS = ("naive", "numpy", "compiled")
+
+
+def _load_compiled():
+    """The compiled modules; None (with one warning) when they were never built."""
+    try:
+        return {
+            "gemm": importlib.import_module("tinygan._kernels.gemm"),
+            "conv": importlib.import_module("tinygan._kernels.conv"),
+        }
+    except ImportError as error:
+        warnings.warn(
+            f"tinygan: the compiled kernels are not built ({error}); using the NumPy twins, "
+            "which are correct but slower. Build them with `pip install -e .` from the "
+            "project's root (a C compiler is needed).",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return None
+
+
+_compiled = _load_compiled()
+_rungs = {
+    "naive": {"gemm": gemm_naive, "conv": conv_naive},
+    "numpy": {"gemm": gemm_numpy, "conv": conv_numpy},
+    "compiled": _compiled,
+}
+_active_name = None
+_active = None
+
+
+def available():
+    """Names of the rungs that can be used here: 'naive', 'numpy', and 'compiled' when built."""
+    return RUNGS if _compiled is not None else RUNGS[:2]
+
+
+def use(name):
+    """Switch every kernel to the rung ``name``: 'naive', 'numpy' or 'compiled'.
+
+    Returns the name that was active before (``using`` is the context-manager form)::
+
+        previous = tinygan.kernels.use("numpy")
+        ...
+        tinygan.kernels.use(previous)
+    """
+    global _active_name, _active
+    if name not in RUNGS:
+        raise ValueError(f"kernels.use: expected 'naive', 'numpy' or 'compiled', got {name!r}")
+    if name == "compiled" and _compiled is None:
+        raise RuntimeError(
+            "kernels.use('compiled'): the compiled kernels are not built; "
+            "run `pip install -e .` from the project's root"
+        )
+    previous = _active_name
+    _active_name, _active = name, _rungs[name]
+    return previous
+
+
+@contextlib.contextmanager
+def using(name):
+    """``with tinygan.kernels.using("naive"): ...`` runs the block on that rung, then switches
+    back to the rung that was active before (also when the block raises)."""
+    previous = use(name)
+    try:
+        yield
+    finally:
+        use(previous)
+
+
+def active():
+    """The name of the active rung: 'naive', 'numpy' or 'compiled'."""
+    return _active_name
+
+
+def get_num_threads():
+    """Threads the compiled kernels use (1 when they are not built; the naive rung uses one, the
+    twins leave threading to NumPy's BLAS)."""
+    if _compiled is None:
+        return 1
+    return _compiled["gemm"].get_num_threads()
+
+
+def set_num_threads(n):
+    """Set the compiled kernels' thread count (the default comes from TINYGAN_NUM_THREADS).
+
+    ``n`` is an int >= 1 (1.5 is an error, not 1); more than the cores this process may use
+    (its CPU affinity, on a shared server) is capped at them, with a RuntimeWarning."""
+    n = integer("set_num_threads", "n", n, minimum=1)
+    if _compiled is not None:
+        n = _compiled["gemm"].capped_num_threads(n, f"set_num_threads({n})")
+        _compiled["gemm"].set_num_threads(n)
+
+
+def info():
+    """What is running: the active rung, threads, and what the build compiled in."""
+    details = {"active": _active_name, "available": available(), "num_threads": get_num_threads()}
+    if _compiled is not None:
+        details.update(_compiled["gemm"].build_info())
+    return details
+
+
+# ---------------------------------------------------------------------------------------------
+# The kernels. Each forwards to the active rung; the docstrings live with the implementations.
+
+
+def gemm(a, b, transpose_a=False, transpose_b=False):
+    """C = op(A) @ op(B) for 2-D or batched 3-D float32/float64 arrays (see gemm_numpy.gemm)."""
+    return _active["gemm"].gemm(a, b, transpose_a, transpose_b)
+
+
+def matmul(a, b):
+    """np.matmul on the active GEMM, for arrays of 2 or more dimensions.
+
+    Leading (batch) axes broadcast as in NumPy. The work is reduced to one call of ``gemm``:
+    when only ``a`` has batch axes and is C-contiguous, (..., m, k) @ (k, n) is one big
+    (batch*m, k) @ (k, n) product; otherwise both are broadcast to a common batch and flattened
+    to 3-D. Mixed float32/float64 operands are promoted to float64, as NumPy does.
+    Operands that are not arrays of 2 or more dimensions, inner dimensions that differ and batch
+    axes that do not broadcast are errors naming ``matmul`` and both shapes.
+    """
+    if not isinstance(a, np.ndarray) or not isinstance(b, np.ndarray):
+        raise TypeError(f"matmul: expected two numpy arrays, got {type(a).__name__} and "
+                        f"{type(b).__name__}")
+    if a.ndim < 2 or b.ndim < 2:
+        raise ValueError(f"matmul: expected arrays of 2 or more dimensions, got shapes "
+                         f"{a.shape} and {b.shape} (make a vector a row or a column first)")
+    if a.shape[-1] != b.shape[-2]:
+        raise ValueError(f"matmul: {a.shape} @ {b.shape}: inner dimensions {a.shape[-1]} and "
+                         f"{b.shape[-2]} differ")
+    try:
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise ValueError(f"matmul: {a.shape} @ {b.shape}: the batch axes {a.shape[:-2]} and "
+                         f"{b.shape[:-2]} cannot be broadcast together") from None
+    if a.dtype != b.dtype:
+        common = np.result_type(a.dtype, b.dtype)
+        a, b = a.astype(common, copy=False), b.astype(common, copy=False)
+    if a.ndim == 2 and b.ndim == 2:
+        return gemm(a, b)
+    # sizes are spelled out instead of -1: with a zero-size axis, -1 would be ambiguous
+    if b.ndim == 2 and a.flags.c_contiguous:
+        rows = gemm(a.reshape(math.prod(a.shape[:-1]), a.shape[-1]), b)
+        return rows.reshape(*a.shape[:-1], b.shape[-1])
+    a3 = np.broadcast_to(a, batch + a.shape[-2:]).reshape(math.prod(batch), *a.shape[-2:])
+    b3 = np.broadcast_to(b, batch + b.shape[-2:]).reshape(math.prod(batch), *b.shape[-2:])
+    return gemm(a3, b3).reshape(*batch, a.shape[-2], b.shape[-1])
+
+
+def conv2d(x, weight, stride=(1, 1), padding=(0, 0)):
+    """y = conv2d(x, weight) without bias (see conv_numpy.conv2d)."""
+    return _active["conv"].conv2d(x, weight, stride, padding)
+
+
+def conv2d_grad_input(grad_out, weight, input_hw, stride=(1, 1), padding=(0, 0)):
+    """dL/dx of conv2d given dL/dy (see conv_numpy.conv2d_grad_input)."""
+    return _active["conv"].conv2d_grad_input(grad_out, weight, input_hw, stride, padding)
+
+
+def conv2d_grad_weight(x, grad_out, kernel_hw, stride=(1, 1), padding=(0, 0)):
+    """dL/dweight of conv2d given dL/dy (see conv_numpy.conv2d_grad_weight)."""
+    return _active["conv"].conv2d_grad_weight(x, grad_out, kernel_hw, stride, padding)
+
+
+def im2col(x, kernel_hw, stride=(1, 1), padding=(0, 0)):
+    """The windows of x as columns, (C*kH*kW, N*H_out*W_out) (see conv_numpy.im2col)."""
+    return _active["conv"].im2col(x, kernel_hw, stride, padding)
+
+
+def col2im(cols, input_shape, kernel_hw, stride=(1, 1), padding=(0, 0)):
+    """The adjoint of im2col, back to input_shape (N, C, H, W) (see conv_numpy.col2im)."""
+    return _active["conv"].col2im(cols, input_shape, kernel_hw, stride, padding)
+
+
+# TINYGAN_KERNELS picks the rung at import; a bad value fails the import naming the variable.
+_setting = os.environ.get("TINYGAN_KERNELS", "").strip()
+if _setting not in ("", "naive", "compiled", "numpy") or (
+        _setting == "compiled" and _compiled is None):
+    raise ImportError(f"tinygan: TINYGAN_KERNELS={_setting!r}: expected 'naive', 'numpy' or "
+                      f"'compiled' (or unset), and one of the available rungs {available()}")
+use(_setting or ("compiled" if _compiled is not None else "numpy"))
