@@ -7,7 +7,7 @@
   ``conv.pyx`` (compiled: im2col, one GEMM, col2im).
 
 Read them in that order: the naive rung is the definition written as loops, the twin is the same
-math vectorised, the ``.pyx`` is how it is made fast. Nothing else in tinygan imports these
-modules directly: ``tinygan.kernels`` (``tinygan/kernels.py``) chooses the active rung and is the
+math vectorised, the ``.pyx`` is how it is made fast. Outside this package only
+``tinygan.kernels`` (``tinygan/kernels.py``) imports them: it chooses the active rung and is the
 one place the rest of the library calls.
 """

@@ -5,8 +5,8 @@
 The same function as ``gemm_numpy.gemm`` (the vectorised twin) and ``gemm.pyx`` (the compiled
 kernel): same signature, same batched shapes, same errors. It is here to be stepped through in
 a debugger (``tinygan.kernels.use("naive")``, or ``TINYGAN_KERNELS=naive``), not to be fast:
-every multiply-add is a Python statement, about a million per second, so keep the matrices
-small (a 64 x 64 product takes a fraction of a second, the engine's MLP on real data minutes).
+every multiply-add is a Python statement, a few million per second, so keep the matrices small
+(a 64 x 64 product takes about 0.1 s of CPU; one step of the benchmark's 128-wide MLP, ~10 s).
 """
 
 import numpy as np
