@@ -1,4 +1,4 @@
-# %% [markdown]
+# %%
 """Lesson 1: discriminative vs generative models.
 
 Is an email spam, given its words? Two ways to answer:

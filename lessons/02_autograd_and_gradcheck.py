@@ -1,4 +1,4 @@
-# %% [markdown]
+# %%
 """Lesson 2: autograd and gradient checking.
 
 Training G and D means following gradients of V(D, G) with respect to millions of weights. An

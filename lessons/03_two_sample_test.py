@@ -1,4 +1,4 @@
-# %% [markdown]
+# %%
 """Lesson 3: GANs rest on a two-sample test.
 
 A GAN never writes down p_g. All it can do is compare *samples*: real x ~ p_data against fakes
@@ -70,8 +70,9 @@ lesson.check(f"p_g off by delta = {shift:g}: held-out accuracy, against Phi(delt
              why=f"the best possible is Phi(1/2) = {best:.3f}; held-out noise {noise:.3f} "
                  f"(x3), and a classifier learned from {n} samples loses up to ~0.03")
 lesson.check(f"p_g off by delta = {shift:g}: p-value", differ.p_value, at_most=1e-6,
-             why=f"{differ.n_test} held-out answers that are right 69% of the time are "
-                 "very unlikely from a coin (the binomial tail is ~1e-17 at 0.69)")
+             why=f"{differ.n_test} held-out answers right {best:.0%} of the time would come "
+                 f"from a coin with probability "
+                 f"{binomial_tail(round(best * differ.n_test), differ.n_test):.0e}")
 
 # %% [markdown]
 # ## 2. Power grows with the sample size

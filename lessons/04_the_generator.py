@@ -1,4 +1,4 @@
-# %% [markdown]
+# %%
 """Lesson 4: the generator G(z; theta).
 
 A generator is a function, not a density: it takes noise z ~ N(0, I) and returns a sample

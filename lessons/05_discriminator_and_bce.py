@@ -1,4 +1,4 @@
-# %% [markdown]
+# %%
 """Lesson 5: the discriminator D(x) and the binary cross-entropy loss.
 
 D is a binary classifier: D(x) in (0, 1) is its probability that x is real (x ~ p_data) rather

@@ -1,4 +1,4 @@
-# %% [markdown]
+# %%
 """Lesson 6: the minimax game and the optimal discriminator.
 
 The game of Goodfellow et al. (2014):

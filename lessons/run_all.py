@@ -55,10 +55,10 @@ def main(argv=None):
         rows.append((name, f"{held}/{total}", f"{seconds:.1f}", "ok" if ok else f"FAILED ({code})"))
     header = ("lesson", "claims held", "seconds", "status")
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(4)]
-    print("\n" + "  ".join(h.ljust(w) for h, w in zip(header, widths)))
+    print("\n" + "  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip())
     print("  ".join("-" * w for w in widths))
     for row in rows:
-        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)))
+        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())
     failed = [r for r in rows if r[3] != "ok"]
     print(f"\n{len(rows) - len(failed)} of {len(rows)} lessons passed"
           + (" (" + ", ".join(r[0] for r in failed) + " failed)" if failed else ""))
