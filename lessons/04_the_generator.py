@@ -93,10 +93,10 @@ with tinygan.no_grad():
     fake = G(z).data.reshape(-1)
 real = p_data.sample(n).reshape(-1)
 floor = w1(p_data.sample(n), p_data.sample(n))
-one_gaussian = w1(real, real.std() * np.random.default_rng(lesson.seed).standard_normal(n))
+one_gaussian = w1(real, real.mean() + real.std() * tinygan.randn(n).data)
 lesson.show("W1(p_g, p_data)", w1(fake, real))
 lesson.show("W1 between two samples of p_data (sampling noise)", floor)
-lesson.show("W1 of the best-matching single Gaussian (no G)", one_gaussian)
+lesson.show("W1 of a Gaussian with p_data's mean and variance", one_gaussian)
 lesson.check("W1(p_g, p_data) after fitting", w1(fake, real), at_most=0.2 if lesson.fast
              else 0.12,
              why=f"sampling noise is {floor:.3f}; a single Gaussian scores {one_gaussian:.2f}; "
@@ -139,10 +139,10 @@ lesson.check_true("every sample is a finite number", np.isfinite(samples).all(),
 #
 # With z_dim = 1 the fitted G is (nearly) one-to-one: the few z that land near a given x lie
 # in a tiny interval. With z_dim = 2, G maps a plane onto a line: every x is reached by a whole
-# curve of z (a level set of G), so G cannot be inverted. More noise dimensions than data
-# dimensions is the usual case for GANs (e.g. 100-dimensional z for 64x64 images is *fewer*
-# than the pixels, so there the opposite holds: the samples lie on a thin surface, a "manifold",
-# of the image space).
+# curve of z (a level set of G), so G cannot be inverted. For images it is the other way round:
+# a DCGAN draws 100 noise numbers for 64 x 64 x 3 = 12288 pixels, so its samples lie on a thin
+# 100-dimensional surface (a "manifold") in image space. Either way p_g is defined only through
+# G: the noise dimension decides how many z share an x, and which x can be reached at all.
 #
 # A continuous G cannot jump either: a connected cloud of z maps to a connected set of x, so G
 # must pass through the gap between the two modes and puts a little probability where p_data
