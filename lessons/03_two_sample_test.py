@@ -48,7 +48,8 @@ def p_g(n, shift):
 # (Bayes' rule: the threshold halfway between the means) is right with probability
 # Phi(delta / 2). With delta = 1 that is 0.69. With delta = 0 it is 1/2: chance.
 # The held-out half has n_test samples, so by luck alone the accuracy wanders by about
-# sqrt(1/4 / n_test) around 1/2.
+# sqrt(1/4 / n_test) around 1/2. The classifier is a small MLP (two hidden layers of 16 ReLU
+# units, 100 Adam steps): a miniature D.
 
 # %%
 lesson.step("1. One test where p_g = p_data, one where p_g is off by delta = 1")
@@ -65,14 +66,17 @@ lesson.check("p_g = p_data: held-out accuracy", same.accuracy, expected=0.5, tol
 lesson.check("p_g = p_data: p-value", same.p_value, at_least=0.01,
              why="under p_g = p_data the p-value is uniform on [0, 1]: below 0.01 in 1% of runs")
 best = normal_cdf(shift / 2)
+tol = 3 * noise + 0.03
 lesson.check(f"p_g off by delta = {shift:g}: held-out accuracy, against Phi(delta/2)",
-             differ.accuracy, expected=best, tol=3 * noise + 0.03,
+             differ.accuracy, expected=best, tol=tol,
              why=f"the best possible is Phi(1/2) = {best:.3f}; held-out noise {noise:.3f} "
                  f"(x3), and a classifier learned from {n} samples loses up to ~0.03")
-lesson.check(f"p_g off by delta = {shift:g}: p-value", differ.p_value, at_most=1e-6,
+worst_accepted = binomial_tail(math.ceil((best - tol) * differ.n_test), differ.n_test)
+lesson.check(f"p_g off by delta = {shift:g}: p-value", differ.p_value, at_most=worst_accepted,
              why=f"{differ.n_test} held-out answers right {best:.0%} of the time would come "
                  f"from a coin with probability "
-                 f"{binomial_tail(round(best * differ.n_test), differ.n_test):.0e}")
+                 f"{binomial_tail(round(best * differ.n_test), differ.n_test):.0e}; the bound "
+                 f"is the p-value at the lowest accuracy the claim above accepts")
 
 # %% [markdown]
 # ## 2. Power grows with the sample size
