@@ -1,6 +1,8 @@
 """tinygan.lesson: claims pass and fail as stated, and a lesson exits non-zero on a failed claim."""
 
 import json
+import sys
+import types
 
 import pytest
 
@@ -44,3 +46,18 @@ def test_check_needs_a_criterion(tmp_path):
         lesson.check("x", 1.0, expected=1.0)
     with pytest.raises(ValueError, match="give expected and tol"):
         lesson.check("x", 1.0)
+
+
+def test_inside_a_jupyter_kernel_the_kernels_flags_are_ignored(tmp_path, monkeypatch):
+    # A notebook's kernel runs as `python -m ipykernel_launcher -f kernel.json`: those flags
+    # are not the lesson's, and argparse must not exit on them.
+    monkeypatch.setattr(sys, "argv", ["ipykernel_launcher.py", "-f", "/tmp/kernel-1.json"])
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    lesson = Lesson(str(tmp_path / "01_demo.py"), "in a notebook")
+    assert not lesson.fast and lesson.out == str(tmp_path / "out" / "01_demo")
+    lesson.check("one", 1.0, expected=1.0, tol=0.0)
+    lesson.finish()  # all held: no SystemExit(0) for the notebook to warn about
+    lesson.check("two", 2.0, expected=1.0, tol=0.0)
+    with pytest.raises(SystemExit) as exit_info:  # a failed claim still stops the notebook
+        lesson.finish()
+    assert exit_info.value.code == 1

@@ -44,7 +44,7 @@ class Lesson:
                             help="smaller data and fewer steps (what the tests run)")
         parser.add_argument("--out", default=None, help="folder for the figures")
         parser.add_argument("--seed", type=int, default=0)
-        args = parser.parse_args(argv)
+        args = parser.parse_args(_lesson_argv(argv))
         self.fast = args.fast
         self.seed = args.seed
         default_out = os.path.join(os.path.dirname(os.path.abspath(script)), "out", self.name)
@@ -105,7 +105,8 @@ class Lesson:
         return os.path.join(self.out, filename)
 
     def finish(self):
-        """Print the claims, write claims.json, and exit: 0 if every claim held, else 1."""
+        """Print the claims, write claims.json, and exit: 0 if every claim held, else 1.
+        (Inside a Jupyter kernel it returns instead of exiting 0.)"""
         seconds = time.perf_counter() - self._start
         failed = [c for c in self.claims if not c["passed"]]
         print(f"\n{self.name}: {len(self.claims) - len(failed)} of {len(self.claims)} claims "
@@ -119,7 +120,9 @@ class Lesson:
         if not self.claims:
             print("   FAILED: this lesson checked no claim")
             sys.exit(1)
-        sys.exit(1 if failed else 0)
+        if failed or not _in_jupyter_kernel():
+            sys.exit(1 if failed else 0)
+        # In a notebook a clean SystemExit(0) would only print a warning under the last cell.
 
     def _record(self, claim, passed, measured, wanted, why):
         self.claims.append({"claim": claim, "passed": passed, "measured": measured,
@@ -127,3 +130,17 @@ class Lesson:
         mark = "pass" if passed else "FAIL"
         print(f"   [{mark}] {claim}: measured {measured}, wanted {wanted}"
               + (f" ({why})" if why else ""))
+
+
+def _lesson_argv(argv):
+    """The arguments to parse: ``argv`` if given, else the command line's. Inside a Jupyter
+    kernel (a lesson opened as a notebook, or run cell by cell in VS Code or PyCharm) the command
+    line is the kernel's own (``-f kernel.json``), not the lesson's: then no arguments, i.e. the
+    defaults (full mode)."""
+    if argv is None and _in_jupyter_kernel():
+        return []
+    return argv
+
+
+def _in_jupyter_kernel():
+    return "ipykernel" in sys.modules

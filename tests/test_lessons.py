@@ -1,0 +1,26 @@
+"""Every lesson runs in --fast mode, exits 0 and says which claims it checked (all held)."""
+
+import glob
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LESSONS = sorted(glob.glob(os.path.join(ROOT, "lessons", "[0-9][0-9]_*.py")))
+
+
+@pytest.mark.parametrize("script", LESSONS, ids=[os.path.basename(p) for p in LESSONS])
+def test_lesson_fast(script, tmp_path):
+    env = dict(os.environ, MPLBACKEND="Agg")
+    result = subprocess.run([sys.executable, script, "--fast", "--out", str(tmp_path)],
+                            capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, f"{os.path.basename(script)} failed:\n{result.stdout}\n" \
+                                   f"{result.stderr}"
+    with open(tmp_path / "claims.json") as file:
+        claims = json.load(file)["claims"]
+    assert claims, "the lesson checked no claim"
+    failed = [c["claim"] for c in claims if not c["passed"]]
+    assert not failed, f"claims that did not hold: {failed}"
