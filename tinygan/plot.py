@@ -111,8 +111,9 @@ def gan_lab(ax, D, real, fake, loss="nonsaturating", bounds=None, arrows=True, t
         direction = generator_arrows(D, shown, loss)
         length = np.linalg.norm(direction, axis=1, keepdims=True)
         span = max(extent[1] - extent[0], extent[3] - extent[2])
-        scale = 0.06 * span / max(float(np.percentile(length, 90)), 1e-12)
-        direction = direction * scale
+        typical = max(float(np.percentile(length, 90)), 1e-12)
+        # the typical arrow 6% of the panel; the few far larger ones capped at twice that
+        direction = direction * (0.06 * span / typical) / np.maximum(length / typical / 2, 1)
         ax.quiver(shown[:, 0], shown[:, 1], direction[:, 0], direction[:, 1], angles="xy",
                   scale_units="xy", scale=1, color="black", width=0.003, alpha=0.7)
     ax.set_xlim(extent[0], extent[1])
