@@ -200,7 +200,7 @@ band = np.concatenate([real_batch(300).data, fake_batch(tinygan.tensor([[1.0]]),
 real_pts, fake_pts = band[:300], band[300:]
 bounds = (-0.75, 1.75, -0.75, 1.75)
 plot.gan_lab(axes[0], clipped, real_pts, fake_pts, loss="wasserstein", bounds=bounds,
-             title=f"weight clipping: slope {slope_clip:.3f}")
+             title=f"weight clipping: slope {slope_clip:.1e}")
 plot.gan_lab(axes[1], penalised, real_pts, fake_pts, loss="wgan-gp", bounds=bounds,
              title=f"gradient penalty: slope {slope_gp:.2f}")
 print("   figure:", plot.save(fig, lesson.path("clipping_vs_penalty.png")))
