@@ -186,7 +186,7 @@ lesson.check(f"saturating: W1 after {ROUNDS} rounds / W1 at the start", final_mm
              at_least=0.9, why="each SGD step moves G by lr x |grad| ~ 0.01 x 0.003: G stays "
                                "where it started")
 lesson.check("non-saturating: smallest W1 during the run", best_ns, at_most=0.5,
-             why="its gradient is ~1000 times larger: G reaches p_data (W1 started near 3), "
+             why="its gradient is hundreds of times larger: G reaches p_data (W1 started near 3), "
                  "then swings around it")
 early = 50
 mm_early = np.mean(runs["minimax"][0]["g_grad_norm"][:early])
