@@ -113,15 +113,18 @@ lesson.check_true("Step 2 leaves D's weights untouched", moved(d_before, D) == 0
 # %% [markdown]
 # ## 3. Many rounds
 # `gan.train_step` is exactly that round: k = 2 updates of D (each on a fresh real batch and
-# fresh fakes), then one of G. We keep a few snapshots of G and D to draw. In the second half
-# both learning rates fall linearly to 0 (`gan.linear_decay`): at a constant rate the two
-# players keep circling the equilibrium instead of settling on it (lesson 10 shows why).
+# fresh fakes), then one of G. We keep snapshots of G and D to draw (more of them early on,
+# when the picture changes fastest). In the second half both learning rates fall linearly to
+# 0 (`gan.linear_decay`): at a constant rate the two players keep circling the equilibrium
+# instead of settling on it (lesson 10 shows why).
 
 # %%
 lesson.step(f"3. {STEPS} rounds of train_step (k = {D_STEPS} D updates per G update)")
 z_fixed = noise(N_EVAL)
 real_eval = data.sample(N_EVAL)
 moments = sorted({0, STEPS // 20, STEPS // 5, STEPS})
+FRAMES = 6 if lesson.fast else 25  # frames of the GIF, spread over the run
+frame_steps = set(np.unique(np.geomspace(1, STEPS, FRAMES).astype(int))) | set(moments)
 snapshots = {}  # step -> (G's samples on z_fixed, a copy of D)
 
 
@@ -141,7 +144,7 @@ for step in range(1, STEPS + 1):
     history["step"].append(step)
     for name, value in stats.as_dict().items():
         history[name].append(value)
-    if step in moments:
+    if step in frame_steps:
         snapshot(step)
 
 # %% [markdown]
@@ -160,6 +163,16 @@ for ax, step, letter in zip(axes, moments, "abcdefg"):
     plot.density_1d(ax, data, fakes, D=D_then, z=z_fixed.data, bounds=bounds,
                     title=f"({letter}) after {step} rounds")
 print("   figure:", plot.save(fig, lesson.path("figure1_rounds.png")))
+
+
+def draw_frame(ax, step):
+    fakes, D_then = snapshots[step]
+    plot.density_1d(ax, data, fakes, D=D_then, z=z_fixed.data, bounds=bounds,
+                    title=f"after {step} rounds")
+
+
+print("   animation:", plot.animate(lesson.path("rounds.gif"), sorted(snapshots), draw_frame,
+                                    fps=3))
 print("   figure:", plot.history_figure(lesson.path("history.png"), history,
                                        smooth=max(10, STEPS // 40)))
 
