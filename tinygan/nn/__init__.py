@@ -4,10 +4,10 @@ Names, arguments, weight layouts and state-dict keys are PyTorch's, so a model w
 tinygan can be rewritten with ``torch.nn`` line by line, and its state dict loaded into it.
 
 - base: ``Module``, ``Parameter``, ``Sequential``
-- layers: ``Dense`` (= ``Linear``), ``Conv2d``, ``ConvTranspose2d``, ``BatchNorm1d``,
-  ``BatchNorm2d``, ``Dropout``, ``Flatten``, ``Unflatten``
+- layers: ``Dense`` (= ``Linear``), ``Conv2d``, ``ConvTranspose2d``, ``MaxPool2d``,
+  ``BatchNorm1d``, ``BatchNorm2d``, ``Dropout``, ``Flatten``, ``Unflatten``, ``Embedding``
 - activations: ``ReLU``, ``LeakyReLU``, ``Tanh``, ``Sigmoid``
-- ``tinygan.nn.init``: initialisers (``normal_``, ``kaiming_uniform_``, ``dcgan_init_``, ...)
+- ``tinygan.nn.init``: initialisers (``normal_``, ``kaiming_uniform_``, ...)
 - ``tinygan.nn.functional``: the same module as ``tinygan.functional``
 """
 
@@ -19,17 +19,19 @@ from .activation import LeakyReLU, ReLU, Sigmoid, Tanh
 from .container import Sequential
 from .conv import Conv2d, ConvTranspose2d
 from .dropout import Dropout
+from .embedding import Embedding
 from .flatten import Flatten, Unflatten
 from .linear import Dense, Linear
 from .module import IncompatibleKeys, Module
 from .normalization import BatchNorm1d, BatchNorm2d
 from .parameter import Parameter
+from .pooling import MaxPool2d
 
 # `import tinygan.nn.functional as F` finds the one functional module under its second name.
 sys.modules[__name__ + ".functional"] = functional
 
 __all__ = [
-    "BatchNorm1d", "BatchNorm2d", "Conv2d", "ConvTranspose2d", "Dense", "Dropout", "Flatten",
-    "IncompatibleKeys", "LeakyReLU", "Linear", "Module", "Parameter", "ReLU", "Sequential",
-    "Sigmoid", "Tanh", "Unflatten", "functional", "init",
+    "BatchNorm1d", "BatchNorm2d", "Conv2d", "ConvTranspose2d", "Dense", "Dropout", "Embedding",
+    "Flatten", "IncompatibleKeys", "LeakyReLU", "Linear", "MaxPool2d", "Module", "Parameter",
+    "ReLU", "Sequential", "Sigmoid", "Tanh", "Unflatten", "functional", "init",
 ]
