@@ -4,6 +4,7 @@ Commands:
   demo   check an MLP's gradients against central differences, then train it with plain
          gradient descent (SGD) on a 2-D data set that needs no download, and report what it learned
   info   which kernels are active, the thread count and what the build compiled in
+  score  the Inception Score and Fréchet distance of generated images (a .npy file)
 """
 
 import argparse
@@ -17,6 +18,7 @@ from . import kernels, nn, optim
 from .autograd import no_grad
 from .engine import tensor
 from .gradcheck import gradcheck
+from .metrics import quality
 from .random import generator, manual_seed
 
 
@@ -99,6 +101,9 @@ def main(argv=None):
     demo_parser.set_defaults(run=demo)
     info_parser = commands.add_parser("info", help="kernel and build information")
     info_parser.set_defaults(run=info)
+    score_parser = commands.add_parser("score", help="classifier IS and FD of generated images")
+    quality.add_score_arguments(score_parser)
+    score_parser.set_defaults(run=quality.score_command)
     args = parser.parse_args(argv)
     return args.run(args)
 
