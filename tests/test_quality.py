@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import tinygan
+from tinygan.cli import main
 from tinygan.metrics import quality
 from tinygan.metrics.quality import (
     Classifier,
@@ -139,6 +140,16 @@ def run_score(path, data="mnist"):
     parser = argparse.ArgumentParser()
     quality.add_score_arguments(parser)
     return quality.score_command(parser.parse_args([str(path), "--data", data]))
+
+
+def test_tinygan_score_on_the_command_line(cached_classifier, tmp_path, capsys):
+    np.save(tmp_path / "samples.npy", cached_classifier[1])
+    assert main(["score", str(tmp_path / "samples.npy"), "--data", "mnist"]) == 0
+    assert "Inception Score" in capsys.readouterr().out
+    assert main(["score", str(tmp_path / "missing.npy")]) == 2
+    with pytest.raises(SystemExit) as exit_info:  # argparse: unknown data set
+        main(["score", str(tmp_path / "samples.npy"), "--data", "cifar"])
+    assert exit_info.value.code == 2
 
 
 def test_score_command_prints_the_samples_beside_the_real_references(cached_classifier, tmp_path,
