@@ -137,3 +137,14 @@ def test_image_sizes():
         Generator(image_size=30)
     with pytest.raises(ValueError, match="image_size must be an int >= 8"):
         Discriminator(image_size=4)
+
+
+def test_conditional_players_gradients_reach_the_label_embeddings():
+    G, D = dcgan(image_size=8, latent_dim=3, base_channels=2, num_classes=3)
+    G.double()
+    D.double()
+    labels = np.array([2, 0, 2])
+    z = tg.tensor(np.random.default_rng(0).standard_normal((3, 3)), requires_grad=True)
+    assert tg.gradcheck(lambda z, e: G(z, labels), [z, G.label_embedding.weight])
+    x = tg.tensor(np.random.default_rng(1).uniform(-1, 1, (3, 1, 8, 8)), requires_grad=True)
+    assert tg.gradcheck(lambda x, e: D(x, labels), [x, D.label_embedding.weight])
