@@ -54,8 +54,10 @@ from ..engine import tensor
 from ..random import generator, manual_seed
 
 CLASSIFIER_VERSION = 1
-# data set -> epochs of the cached classifier's training (Adam, lr halved after every epoch)
-EPOCHS = {"mnist": 3, "fashion-mnist": 4}
+# data set -> the cached classifier's training: epochs, and the factor that multiplies Adam's
+# learning rate (1e-3 in the first epoch) after each epoch. Measured (2 shared cores): MNIST with
+# 3 epochs halving the rate reached 98.90% test accuracy, short of 99.0%: hence 5 epochs at 0.7.
+RECIPES = {"mnist": {"epochs": 5, "decay": 0.7}, "fashion-mnist": {"epochs": 4, "decay": 0.5}}
 REFERENCE_SIZE = 10000  # real training images compared with the test set for the FD floor
 
 Score = namedtuple("Score", ["inception_score", "frechet_distance", "real_inception_score",
@@ -170,11 +172,11 @@ def frechet_distance(mean1, cov1, mean2, cov2):
 # ---------------------------------------------------------------- training and the cache
 
 
-def train_classifier(images, labels, epochs, batch_size=128, lr=1e-3, model=None,
+def train_classifier(images, labels, epochs, batch_size=128, lr=1e-3, decay=0.5, model=None,
                      progress=True):
     """Train ``model`` (default: a new ``Classifier``) on (images, labels) with cross-entropy.
 
-    Adam with learning rate ``lr`` in the first epoch, halved after each epoch; mini-batches from
+    Adam with learning rate ``lr`` in the first epoch, times ``decay`` after each; mini-batches from
     a ``BatchIterator`` seeded by ``tinygan.random``. Returns the model, in eval mode.
     """
     images, labels = np.asarray(images, np.float32), np.asarray(labels, np.int64)
@@ -186,7 +188,7 @@ def train_classifier(images, labels, epochs, batch_size=128, lr=1e-3, model=None
     batches = BatchIterator(images, labels, batch_size=batch_size)
     for epoch in range(epochs):
         for group in optimizer.param_groups:
-            group["lr"] = lr * 0.5**epoch
+            group["lr"] = lr * decay**epoch
         bar = tqdm(range(batches.batches_per_epoch), desc=f"classifier epoch {epoch + 1}/{epochs}",
                    disable=not progress, leave=False)
         for _ in bar:
@@ -234,23 +236,25 @@ def build_classifier(data="mnist", epochs=None, seed=0, progress=True):
 
     Training draws from ``tinygan.random`` seeded with ``seed`` (the library generator's state
     is restored afterwards). Returns the saved record: {"model": state dict, "data", "version",
-    "epochs", "seconds", "test_accuracy", and the ``reference_statistics``}.
+    "epochs", "lr_decay", "seconds", "test_accuracy", and the ``reference_statistics``}.
     """
     _check_data(data)
-    epochs = EPOCHS[data] if epochs is None else int(epochs)
+    recipe = RECIPES[data]
+    epochs = recipe["epochs"] if epochs is None else int(epochs)
     train_images, train_labels = load_dataset(data, "train")
     test_images, test_labels = load_dataset(data, "test")
     saved = generator().bit_generator.state
     manual_seed(seed)
     start = time.perf_counter()
     try:
-        model = train_classifier(train_images, train_labels, epochs, progress=progress)
+        model = train_classifier(train_images, train_labels, epochs, decay=recipe["decay"],
+                                 progress=progress)
     finally:
         seconds = time.perf_counter() - start
         manual_seed(0)
         generator().bit_generator.state = saved
     record = {"model": model.state_dict(), "data": data, "version": CLASSIFIER_VERSION,
-              "epochs": epochs, "seconds": seconds,
+              "epochs": epochs, "lr_decay": recipe["decay"], "seconds": seconds,
               "test_accuracy": accuracy(model, test_images, test_labels)}
     record.update(reference_statistics(model, train_images, test_images))
     path = classifier_path(data)
