@@ -166,7 +166,8 @@ def frechet_distance(mean1, cov1, mean2, cov2):
     eigenvalues = np.linalg.eigvalsh((middle + middle.T) / 2)  # symmetric up to rounding
     trace_sqrt = np.sqrt(np.clip(eigenvalues, 0, None)).sum()  # tr (S_1 S_2)^{1/2}
     difference = mean1 - mean2
-    return float(difference @ difference + np.trace(cov1) + np.trace(cov2) - 2 * trace_sqrt)
+    distance = difference @ difference + np.trace(cov1) + np.trace(cov2) - 2 * trace_sqrt
+    return max(float(distance), 0.0)  # >= 0 exactly; rounding can put a true 0 at -1e-13
 
 
 # ---------------------------------------------------------------- training and the cache
