@@ -9,6 +9,7 @@ import pytest
 import tinygan
 import tinygan.functional as F
 from tinygan import nn, optim
+from tinygan.models import dcgan_init_
 
 torch = pytest.importorskip("torch")
 
@@ -82,7 +83,7 @@ def test_same_outputs_and_gradients_as_torch(spec, input_shape, direction):
     torch.manual_seed(0)
     ours, theirs = build(spec(), nn), build(spec(), torch.nn)
     if direction == "tinygan->torch":
-        nn.init.dcgan_init_(ours)  # any weights but torch's own: N(0, 0.02), gamma ~ N(1, 0.02)
+        dcgan_init_(ours)  # any weights but torch's own: N(0, 0.02), gamma ~ N(1, 0.02)
         result = theirs.load_state_dict(to_torch(ours.state_dict()), strict=True)
         assert not result.missing_keys and not result.unexpected_keys
     else:
@@ -164,3 +165,38 @@ def test_optimizer_trajectories_match_torch(name, settings, dtype):
                                  for p, q in zip(ours, theirs)))
     print(f"\n{name} {settings} {np.dtype(dtype).name}: max |difference| {largest:.2e}")
     assert largest < (1e-6 if dtype == np.float32 else 1e-14)
+
+
+@pytest.mark.parametrize("kernel, stride, padding",
+                         [(2, None, 0), (3, 2, 1), ((3, 2), (2, 1), (1, 0))])
+def test_max_pool2d_matches_torch(kernel, stride, padding):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 7, 9)).astype(np.float32)
+    x[0, 0, :2, :2] = 1.5  # a tie: both libraries send the gradient to the first maximum
+    ours = tinygan.tensor(x, requires_grad=True)
+    out = nn.MaxPool2d(kernel, stride, padding)(ours)
+    upstream = rng.standard_normal(out.shape).astype(np.float32)
+    out.backward(upstream)
+    theirs = torch.from_numpy(x.copy()).requires_grad_(True)
+    out_theirs = torch.nn.MaxPool2d(kernel, stride, padding)(theirs)
+    out_theirs.backward(torch.from_numpy(upstream))
+    np.testing.assert_array_equal(out.data, out_theirs.detach().numpy())
+    # the same elements receive gradients; where windows overlap, sums may round differently
+    np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_embedding_and_cross_entropy_match_torch():
+    rng = np.random.default_rng(0)
+    labels = np.array([3, 1, 3, 0, 2])
+    ours = nn.Embedding(4, 6)
+    theirs = torch.nn.Embedding(4, 6)
+    theirs.load_state_dict(to_torch(ours.state_dict()))
+    matrix = rng.standard_normal((6, 4)).astype(np.float32)
+    logits_ours = ours(labels) @ tinygan.tensor(matrix)
+    logits_theirs = theirs(torch.from_numpy(labels)) @ torch.from_numpy(matrix)
+    loss_ours = F.cross_entropy(logits_ours, labels)
+    loss_theirs = torch.nn.functional.cross_entropy(logits_theirs, torch.from_numpy(labels))
+    loss_ours.backward()
+    loss_theirs.backward()
+    assert abs(loss_ours.item() - loss_theirs.item()) < 1e-6
+    np.testing.assert_allclose(ours.weight.grad, theirs.weight.grad.numpy(), atol=1e-6)

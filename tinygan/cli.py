@@ -5,6 +5,7 @@ Commands:
           of 8 Gaussians for about a minute and report the modes it captured (no download)
   train   train a GAN on a toy data set; write config, checkpoint, history, metrics, figures
   sample  draw samples from a trained generator into a .npy file
+  score   the Inception Score and Fréchet distance of generated images (a .npy file)
   info    which kernels are active, the thread count and what the build compiled in
 
 A bad argument prints one line naming what was expected and exits with code 2.
@@ -25,6 +26,7 @@ from .checkpoint import CheckpointError
 from .engine import tensor
 from .gan import TrainingDiverged, discriminator_loss, generator_loss
 from .gradcheck import gradcheck
+from .metrics import quality
 from .models import MLPDiscriminator, MLPGenerator
 from .random import manual_seed
 
@@ -253,6 +255,9 @@ def build_parser():
 
     info_parser = commands.add_parser("info", help="kernel and build information")
     info_parser.set_defaults(run=info)
+    score_parser = commands.add_parser("score", help="classifier IS and FD of generated images")
+    quality.add_score_arguments(score_parser)
+    score_parser.set_defaults(run=quality.score_command)
     return parser
 
 

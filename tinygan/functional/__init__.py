@@ -4,23 +4,42 @@ A layer in ``tinygan.nn`` owns parameters and calls one of these; each is compos
 (or, where that would be unstable or slow, is an op of its own with its backward beside it), so
 every gradient here is checked the same way as the engine's.
 
-- activations: ``relu``, ``leaky_relu``, ``tanh``, ``sigmoid``, ``softplus``, ``logsigmoid``
-- ``linear``;  ``conv2d``, ``conv_transpose2d``
+- activations: ``relu``, ``leaky_relu``, ``tanh``, ``sigmoid``, ``softplus``, ``logsigmoid``;
+  ``softmax``, ``log_softmax``
+- ``linear``;  ``conv2d``, ``conv_transpose2d``;  ``max_pool2d``;  ``embedding``
 - ``batch_norm``;  ``dropout``
-- losses: ``binary_cross_entropy``, ``binary_cross_entropy_with_logits``, ``mse_loss``
+- losses: ``binary_cross_entropy``, ``binary_cross_entropy_with_logits``, ``cross_entropy``,
+  ``mse_loss``
 
 Also named ``tinygan.nn.functional`` (``import tinygan.nn.functional as F``, see nn/functional.py).
 """
 
-from .activations import leaky_relu, logsigmoid, relu, sigmoid, softplus, tanh
+from .activations import (
+    leaky_relu,
+    log_softmax,
+    logsigmoid,
+    relu,
+    sigmoid,
+    softmax,
+    softplus,
+    tanh,
+)
 from .conv import conv2d, conv_transpose2d
 from .dropout import dropout
+from .embedding import embedding
 from .linear import linear
-from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, mse_loss
+from .losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    mse_loss,
+)
 from .normalization import batch_norm
+from .pooling import max_pool2d
 
 __all__ = [
     "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv2d",
-    "conv_transpose2d", "dropout", "leaky_relu", "linear", "logsigmoid", "mse_loss", "relu",
-    "sigmoid", "softplus", "tanh",
+    "conv_transpose2d", "cross_entropy", "dropout", "embedding", "leaky_relu", "linear",
+    "log_softmax", "logsigmoid", "max_pool2d", "mse_loss", "relu", "sigmoid", "softmax",
+    "softplus", "tanh",
 ]

@@ -2,8 +2,12 @@
 
 Each op (forward and backward) lives in ``tinygan/engine.py``; these names exist so that code
 reads like PyTorch's ``torch.nn.functional`` (``F.leaky_relu(x, 0.2)``).
-All of them act elementwise: the output has the input's shape.
+All of them but the two softmaxes act elementwise; every output has the input's shape.
 """
+
+import numpy as np
+
+from ..engine import Tensor
 
 
 def relu(input):
@@ -34,3 +38,22 @@ def softplus(input):
 def logsigmoid(input):
     """log sigma(x) = -softplus(-x), finite for every x (log(sigmoid(x)) is -inf below -104)."""
     return input.logsigmoid()
+
+
+def log_softmax(input, axis=-1):
+    """log p_k = x_k - log sum_j e^{x_j} along ``axis``: log-probabilities of classes from logits.
+
+    Computed as (x_k - m) - log sum_j e^{x_j - m} with m = max_j x_j, a constant: the value is the
+    same for any m (numerator and denominator gain e^-m), and with this m every exponent is <= 0
+    (no overflow) and the largest term of the sum is 1 (no log of 0). Because the result does not
+    depend on m, m carries no gradient and the derivative comes from the ops: d log p_k / d x_j =
+    [k = j] - p_j.
+    """
+    shift = Tensor(np.max(input.data, axis=axis, keepdims=True))
+    shifted = input - shift
+    return shifted - shifted.exp().sum(axis=axis, keepdims=True).log()
+
+
+def softmax(input, axis=-1):
+    """p_k = e^{x_k} / sum_j e^{x_j} along ``axis`` (exp of ``log_softmax``): probabilities."""
+    return log_softmax(input, axis).exp()

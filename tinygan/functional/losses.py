@@ -1,4 +1,5 @@
-"""Loss functions: binary cross-entropy (the GAN losses) and mean squared error.
+"""Loss functions: binary cross-entropy (the GAN losses), cross-entropy of class logits (a
+classifier's) and mean squared error.
 
 Where binary cross-entropy comes from. The GAN game of the lecture is
 
@@ -37,6 +38,7 @@ warning, because (N, 1) against (N,) silently computes an (N, N) loss.
 import numpy as np
 
 from ..engine import Tensor, record
+from .activations import log_softmax
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -117,6 +119,30 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
         positive = positive * _as_constant(pos_weight, input)
     loss = -(positive + (1 - target) * (-input).logsigmoid())  # log(1 - sigma(l)) = log sigma(-l)
     return _reduce(_weighted(loss, weight), reduction)
+
+
+def cross_entropy(input, target, reduction="mean"):
+    """Cross-entropy of class logits: mean over samples of -log p(y_n | x_n).
+
+    Args:
+        input: Tensor of logits (N, K): p(k | x_n) = softmax(input[n])_k.
+        target: class numbers y_n in 0..K-1, integer array-like of shape (N,).
+        reduction: "mean", "sum" or "none" (the (N,) per-sample losses).
+
+    -log p(y | x) = -log_softmax(input)[n, y_n], stable for any logits (see ``log_softmax``).
+    """
+    _check_reduction(reduction)
+    if input.ndim != 2:
+        raise ValueError(f"cross_entropy: input must be logits of shape (N, K), got {input.shape}")
+    labels = np.asarray(target.data if isinstance(target, Tensor) else target)
+    if labels.dtype.kind not in "iu" or labels.shape != input.shape[:1]:
+        raise ValueError(f"cross_entropy: target must be integer class numbers of shape "
+                         f"({input.shape[0]},), got {labels.dtype} of shape {labels.shape}")
+    if labels.size and (labels.min() < 0 or labels.max() >= input.shape[1]):
+        raise ValueError(f"cross_entropy: target classes must lie in 0..{input.shape[1] - 1}, got "
+                         f"values from {labels.min()} to {labels.max()}")
+    log_p = log_softmax(input, axis=1)
+    return _reduce(-log_p[np.arange(len(labels)), labels], reduction)
 
 
 def mse_loss(input, target, reduction="mean"):

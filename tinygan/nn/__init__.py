@@ -4,10 +4,11 @@ Names, arguments, weight layouts and state-dict keys are PyTorch's, so a model w
 tinygan can be rewritten with ``torch.nn`` line by line, and its state dict loaded into it.
 
 - base: ``Module``, ``Parameter``, ``Sequential``
-- layers: ``Dense`` (= ``Linear``), ``Conv2d``, ``ConvTranspose2d``, ``BatchNorm1d``,
-  ``BatchNorm2d``, ``Dropout``, ``Flatten``, ``Unflatten``
+- layers: ``Dense`` (= ``Linear``), ``Conv2d``, ``ConvTranspose2d``, ``MaxPool2d``,
+  ``BatchNorm1d``, ``BatchNorm2d``, ``Dropout``, ``Flatten``, ``Unflatten``, ``Embedding``
 - activations: ``ReLU``, ``LeakyReLU``, ``Tanh``, ``Sigmoid``
-- ``tinygan.nn.init``: initialisers (``normal_``, ``kaiming_uniform_``, ``dcgan_init_``, ...)
+- ``tinygan.nn.init``: initialisers (``normal_``, ``kaiming_uniform_``, ...; the DCGAN one is
+  ``tinygan.models.dcgan_init_``)
 - ``tinygan.nn.functional`` (``nn/functional.py``): the functions of ``tinygan.functional``
 """
 
@@ -16,14 +17,16 @@ from .activation import LeakyReLU, ReLU, Sigmoid, Tanh
 from .container import Sequential
 from .conv import Conv2d, ConvTranspose2d
 from .dropout import Dropout
+from .embedding import Embedding
 from .flatten import Flatten, Unflatten
 from .linear import Dense, Linear
 from .module import IncompatibleKeys, Module
 from .normalization import BatchNorm1d, BatchNorm2d
 from .parameter import Parameter
+from .pooling import MaxPool2d
 
 __all__ = [
-    "BatchNorm1d", "BatchNorm2d", "Conv2d", "ConvTranspose2d", "Dense", "Dropout", "Flatten",
-    "IncompatibleKeys", "LeakyReLU", "Linear", "Module", "Parameter", "ReLU", "Sequential",
-    "Sigmoid", "Tanh", "Unflatten", "functional", "init",
+    "BatchNorm1d", "BatchNorm2d", "Conv2d", "ConvTranspose2d", "Dense", "Dropout", "Embedding",
+    "Flatten", "IncompatibleKeys", "LeakyReLU", "Linear", "MaxPool2d", "Module", "Parameter",
+    "ReLU", "Sequential", "Sigmoid", "Tanh", "Unflatten", "functional", "init",
 ]

@@ -104,31 +104,6 @@ def default_init_(weight, bias=None):
     return weight
 
 
-def dcgan_init_(module):
-    """The DCGAN paper's initialisation (Radford et al., 2016), applied to every sub-module.
-
-    "All weights were initialized from a zero-centered Normal distribution with standard
-    deviation 0.02": Conv2d, ConvTranspose2d and Dense weights ~ N(0, 0.02^2); BatchNorm
-    weights (gamma) ~ N(1, 0.02^2) so each starts near the identity; every bias is 0.
-    Returns the module.
-    """
-    # Imported here: the layer modules import this one for their default initialisation.
-    from .conv import Conv2d, ConvTranspose2d
-    from .linear import Dense
-    from .normalization import _BatchNorm
-
-    for layer in module.modules():
-        if isinstance(layer, Conv2d | ConvTranspose2d | Dense):
-            normal_(layer.weight, 0.0, 0.02)
-        elif isinstance(layer, _BatchNorm) and layer.weight is not None:
-            normal_(layer.weight, 1.0, 0.02)
-        else:
-            continue
-        if layer.bias is not None:
-            zeros_(layer.bias)
-    return module
-
-
 def _fill(tensor, values):
     """Write ``values`` into ``tensor.data`` in place, in the tensor's dtype."""
     tensor.data[...] = np.asarray(values, dtype=np.float64).astype(tensor.dtype)
