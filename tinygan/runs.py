@@ -25,7 +25,7 @@ import numpy as np
 from . import plot
 from .checkpoint import save as save_checkpoint
 from .creation import randn
-from .datasets import toy
+from .datasets import BatchIterator, fashion_mnist, mnist, toy
 from .gan import (
     DEFAULT_D_STEPS,
     DEFAULT_LR,
@@ -41,14 +41,19 @@ from .gan.losses import LOSSES
 from .gan.recipes import DEFAULT_BETAS, OPTIMIZERS, default_optimizer
 from .metrics import PROTOCOL_SAMPLES, mode_coverage
 from .metrics.mmd import mmd_rbf
-from .models import MLPDiscriminator, MLPGenerator
-from .random import manual_seed
+from .models import MLPDiscriminator, MLPGenerator, dcgan
+from .random import generator, manual_seed
 
 # The BCE losses' learning rate on the toy data (DCGAN's 2e-4 is slow here; see TrainConfig).
 TOY_BCE_LR = 6e-4
 GIF_FRAMES = 41  # at most, so drawing the GIF stays quick whatever sample_every is
 FILES = ("config.json", "checkpoint.npz", "history.csv", "metrics.json", "history.png",
          "game.png", "samples.png", "training.gif")
+IMAGE_FILES = ("config.json", "checkpoint.npz", "history.csv", "metrics.json", "history.png",
+               "samples.png", "training.gif", "interpolation.png")
+IMAGE_DATASETS = {"mnist": mnist, "fashion-mnist": fashion_mnist}
+IMAGE_TRAIN_SIZE = 60000  # both data sets' training split
+IMAGE_CLASSES = 10
 
 
 @dataclass
@@ -65,47 +70,74 @@ class TrainConfig:
 
     data: str = "ring8"
     loss: str = "nonsaturating"
-    steps: int = 20000
-    batch_size: int = 256
-    lr: float | None = None  # None: TOY_BCE_LR for the BCE losses, else the loss's published one
+    steps: int | None = None  # None: 20000 for toy data, epochs x batches per epoch for images
+    epochs: int | None = None  # image data only (None: 5); steps wins when both are given
+    batch_size: int | None = None  # None: 256 for toy data, 64 for images
+    lr: float | None = None  # None: TOY_BCE_LR for toy BCE runs, else the loss's published one
     d_steps: int | None = None  # None: the loss's (1; 5 for the Wasserstein losses)
     optimizer: str | None = None  # None: the loss's (Adam; RMSprop for "wasserstein")
     beta1: float | None = None  # None: the loss's (0.5)
     beta2: float | None = None  # None: the loss's (0.999; 0.9 for "wgan-gp")
-    z_dim: int = 2
+    z_dim: int | None = None  # None: 2 for toy data, 100 for images
+    conditional: bool = False  # images: G(z, y) and D(x, y) with the class y
+    subset: int = 0  # images: train on the first `subset` training images only (0: all)
     hidden: int = 128
     layers: int = 3
     pack: int = 1
     lr_decay_start: float = 0.5  # both rates fall linearly to 0 from this fraction of the steps
     seed: int = 0
-    sample_every: int = 500
+    sample_every: int | None = None  # None: 500 steps for toy data, one epoch for images
     checkpoint_every: int = 2000
 
+    @property
+    def is_image(self):
+        return self.data in IMAGE_DATASETS
+
     def resolved(self):
-        """A copy with each None replaced by the loss's published setting (gan.recipes)."""
+        """A copy with each None replaced by the loss's published setting (gan.recipes) or the
+        data kind's default (toy or image)."""
         values = asdict(self)
         beta1, beta2 = DEFAULT_BETAS.get(self.loss, (0.5, 0.999))
-        lr = DEFAULT_LR[self.loss] if is_wasserstein(self.loss) else TOY_BCE_LR
+        image = self.is_image
+        lr = DEFAULT_LR[self.loss] if is_wasserstein(self.loss) or image else TOY_BCE_LR
         recipe = {"lr": lr, "d_steps": DEFAULT_D_STEPS[self.loss],
-                  "optimizer": default_optimizer(self.loss), "beta1": beta1, "beta2": beta2}
+                  "optimizer": default_optimizer(self.loss), "beta1": beta1, "beta2": beta2,
+                  "batch_size": 64 if image else 256, "z_dim": 100 if image else 2,
+                  "epochs": 5 if image else None}
         for name, value in recipe.items():
             if values[name] is None:
                 values[name] = value
+        if values["steps"] is None:
+            values["steps"] = (values["epochs"] * self.batches_per_epoch(values["batch_size"])
+                               if image else 20000)
+        if values["sample_every"] is None:
+            values["sample_every"] = self.batches_per_epoch(values["batch_size"]) if image else 500
         return TrainConfig(**values)
+
+    def batches_per_epoch(self, batch_size):
+        """Full batches in one pass over the (subset of the) training images."""
+        return max(1, (self.subset or IMAGE_TRAIN_SIZE) // batch_size)
 
     def validate(self):
         """Raise ValueError naming the first setting that is out of range."""
-        _expect(self.data in toy.TOY_DATASETS, "data", self.data,
-                "one of " + ", ".join(toy.TOY_DATASETS))
+        names = list(toy.TOY_DATASETS) + list(IMAGE_DATASETS)
+        _expect(self.data in names, "data", self.data, "one of " + ", ".join(names))
         _expect(self.loss in LOSSES, "loss", self.loss, "one of " + ", ".join(LOSSES))
         _expect(self.optimizer in (None,) + OPTIMIZERS, "optimizer", self.optimizer,
                 "one of " + ", ".join(OPTIMIZERS))
-        _expect(_is_int(self.steps) and self.steps >= 0, "steps", self.steps, "an integer >= 0")
+        for name in ("steps", "epochs", "subset"):
+            value = getattr(self, name)
+            _expect(value is None or _is_int(value) and value >= 0, name, value,
+                    "an integer >= 0")
         for name in ("d_steps", "batch_size", "z_dim", "hidden", "layers", "pack",
                      "sample_every", "checkpoint_every"):
             value = getattr(self, name)
-            if value is not None or name != "d_steps":  # d_steps None: the loss's
-                _expect(_is_int(value) and value >= 1, name, value, "an integer >= 1")
+            _expect(value is None or _is_int(value) and value >= 1, name, value,
+                    "an integer >= 1")
+        _expect(isinstance(self.conditional, bool), "conditional", self.conditional,
+                "true or false")
+        _expect(self.is_image or not (self.conditional or self.epochs or self.subset),
+                "data", self.data, "mnist or fashion-mnist for conditional, epochs and subset")
         _expect(_is_int(self.seed), "seed", self.seed, "an integer")
         _expect(self.lr is None or _is_number(self.lr) and self.lr > 0, "lr", self.lr,
                 "a number > 0")
@@ -115,8 +147,8 @@ class TrainConfig:
                     "a number in [0, 1)")
         _expect(_is_number(self.lr_decay_start) and 0 <= self.lr_decay_start <= 1,
                 "lr_decay_start", self.lr_decay_start, "a fraction in [0, 1] (1: no decay)")
-        _expect(self.batch_size % self.pack == 0, "batch_size", self.batch_size,
-                f"a multiple of pack = {self.pack}")
+        _expect(self.batch_size is None or self.batch_size % self.pack == 0, "batch_size",
+                self.batch_size, f"a multiple of pack = {self.pack}")
         return self
 
     @classmethod
@@ -130,8 +162,18 @@ class TrainConfig:
         return cls(**values)
 
 
-def build(config):
-    """The data set, G, D and their optimizers of a (resolved) configuration."""
+def build(config, load_data=True):
+    """The data set, G, D and their optimizers of a (resolved) configuration. For image data
+    the data set is a BatchIterator over the training images (and labels when conditional);
+    ``load_data=False`` skips reading the images (to sample from a checkpoint)."""
+    if config.is_image:
+        data = _image_batches(config) if load_data else None
+        G, D = dcgan(28, 1, latent_dim=config.z_dim,
+                     num_classes=IMAGE_CLASSES if config.conditional else None)
+        betas = (config.beta1, config.beta2)
+        opt_G = make_optimizer(G.parameters(), config.loss, config.optimizer, config.lr, betas)
+        opt_D = make_optimizer(D.parameters(), config.loss, config.optimizer, config.lr, betas)
+        return data, G, D, opt_G, opt_D
     data = toy.make(config.data)
     G = MLPGenerator(z_dim=config.z_dim, data_dim=data.dim, hidden=config.hidden,
                      layers=config.layers)
@@ -152,6 +194,8 @@ def train(config, out, resume=False, progress=True, log=print):
     if not resume:
         _write_json(os.path.join(out, "config.json"), asdict(config))
     manual_seed(config.seed)
+    if config.is_image:
+        return _train_images(config, out, checkpoint, resume, progress, log)
     data, G, D, opt_G, opt_D = build(config)
     fixed_z = randn(PROTOCOL_SAMPLES, config.z_dim)  # the same z all run long: GIF, metrics
     noise = _noise(config.z_dim)
@@ -230,23 +274,35 @@ def draw_run(out, G, D, data, config, result):
         plot.animate(os.path.join(out, "training.gif"), frames, draw_frame)
 
 
-def sample(checkpoint, n, seed=0):
-    """n samples of the generator saved in ``checkpoint`` (by ``train``), as a float32 array of
-    shape (n, d). Raises CheckpointError/ValueError for a file that is not such a checkpoint."""
+def sample(checkpoint, n, seed=0, label=None):
+    """n samples of the generator saved in ``checkpoint`` (by ``train``), as a float32 array:
+    (n, d) for toy data, (n, 1, 28, 28) in [-1, 1] for images (``label`` k: all of class k,
+    conditional models only; None: classes drawn uniformly). Raises CheckpointError/ValueError
+    for a file that is not such a checkpoint."""
     ckpt = load_checkpoint(checkpoint)
     stored = ckpt.get("extra", {}).get("config")
     if not isinstance(stored, dict):
         raise ValueError(f"{checkpoint}: this checkpoint has no stored configuration; it was "
                          "not written by `tinygan train`")
     config = TrainConfig.from_dict(stored, source=checkpoint).validate().resolved()
+    if label is not None and not config.conditional:
+        raise ValueError(f"{checkpoint}: --label needs a conditional model; this one was trained "
+                         "without classes")
+    if label is not None and not (_is_int(label) and 0 <= label < IMAGE_CLASSES):
+        raise ValueError(f"--label: expected a class 0..{IMAGE_CLASSES - 1}, got {label!r}")
     manual_seed(seed)
-    _, G, _, _, _ = build(config)
+    _, G, _, _, _ = build(config, load_data=False)
     try:
         G.load_state_dict(ckpt["generator"])
     except RuntimeError as error:
         raise ValueError(f"{checkpoint}: the generator's weights do not fit the stored "
                          f"configuration: {error}") from None
-    return sample_generator(G, randn(int(n), config.z_dim)).astype(np.float32)
+    z = randn(int(n), config.z_dim)
+    if not config.conditional:
+        return sample_generator(G, z).astype(np.float32)
+    labels = (np.full(int(n), label, dtype=np.int64) if label is not None
+              else generator().integers(0, IMAGE_CLASSES, int(n)))
+    return _sample_in_chunks(G, z, labels)
 
 
 def write_history_csv(path, history):
@@ -266,6 +322,76 @@ def save_samples(path, samples):
     with open(temporary, "wb") as file:
         np.save(file, samples)
     os.replace(temporary, path)
+
+
+# ---------------------------------------------------------------------------- image runs
+
+
+def _image_batches(config):
+    """A BatchIterator over the training images (with their labels when conditional)."""
+    images, labels = IMAGE_DATASETS[config.data]("train")
+    if config.subset:
+        images, labels = images[:config.subset], labels[:config.subset]
+    arrays = (images, labels) if config.conditional else (images,)
+    return BatchIterator(*arrays, batch_size=config.batch_size)
+
+
+def _train_images(config, out, checkpoint, resume, progress, log):
+    """An image run: the DCGAN (conditional or not) on MNIST or Fashion-MNIST; one grid of
+    samples from fixed z per epoch (one row per class when conditional)."""
+    batches, G, D, opt_G, opt_D = build(config)
+    if config.conditional:  # 10 rows, one per class, 8 fixed z each
+        fixed = (randn(IMAGE_CLASSES * 8, config.z_dim),
+                 np.repeat(np.arange(IMAGE_CLASSES), 8))
+    else:
+        fixed = randn(64, config.z_dim)
+    result = fit(G, D, opt_G, opt_D, batches, _noise(config.z_dim), config.steps,
+                 loss=config.loss, d_steps=config.d_steps, fixed_noise=fixed,
+                 sample_every=config.sample_every, checkpoint=checkpoint,
+                 checkpoint_every=config.checkpoint_every, resume=resume,
+                 extra={"config": asdict(config)}, progress=progress,
+                 batch_size=config.batch_size,
+                 lr_schedule=linear_decay(config.steps, config.lr_decay_start))
+    metrics = {"step": result.step, "epochs": result.step / batches.batches_per_epoch,
+               "images_per_epoch": batches.batches_per_epoch * config.batch_size}
+    if result.history["step"]:
+        metrics["last_100_steps"] = {k: float(np.mean(v[-100:]))
+                                     for k, v in result.history.items() if k != "step"}
+    _write_json(os.path.join(out, "metrics.json"), metrics)
+    write_history_csv(os.path.join(out, "history.csv"), result.history)
+    nrow = 8
+    plot.history_figure(os.path.join(out, "history.png"), result.history,
+                        is_wasserstein(config.loss))
+    plot.figure(os.path.join(out, "samples.png"),
+                lambda ax: plot.image_grid(ax, result.samples[-1], nrow=nrow,
+                                           title=f"G(z), step {result.step}"), size=5)
+    frames = list(zip(result.sample_steps, result.samples))
+    plot.animate(os.path.join(out, "training.gif"), frames,
+                 lambda ax, frame: plot.image_grid(ax, frame[1], nrow=nrow,
+                                                   title=f"step {frame[0]}"), size=5)
+    plot.figure(os.path.join(out, "interpolation.png"),
+                lambda ax: plot.image_grid(ax, _interpolation(G, config), nrow=10,
+                                           title="G((1 - t) z0 + t z1), t = 0 .. 1"), size=6)
+    log(f"wrote {', '.join(IMAGE_FILES)} to {out}")
+    return metrics
+
+
+def _interpolation(G, config, rows=4, steps=10):
+    """rows x steps images along straight lines between pairs of random z (the same class per
+    row when conditional)."""
+    z0, z1 = randn(rows, config.z_dim).data, randn(rows, config.z_dim).data
+    t = np.linspace(0, 1, steps, dtype=np.float32)[None, :, None]
+    z = ((1 - t) * z0[:, None] + t * z1[:, None]).reshape(rows * steps, config.z_dim)
+    if config.conditional:
+        return _sample_in_chunks(G, z, np.repeat(np.arange(rows), steps))
+    return sample_generator(G, z)
+
+
+def _sample_in_chunks(G, z, labels, chunk=1000):
+    z = z.data if hasattr(z, "data") else z
+    parts = [sample_generator(G, (z[i:i + chunk], labels[i:i + chunk]))
+             for i in range(0, len(z), chunk)]
+    return np.concatenate(parts).astype(np.float32)
 
 
 # ------------------------------------------------------------------------------- helpers
