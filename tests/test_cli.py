@@ -2,6 +2,7 @@
 and a bad argument is one line with exit code 2."""
 
 import json
+import os
 import shutil
 
 import numpy as np
@@ -147,3 +148,47 @@ def test_sample_refuses_weights_that_do_not_fit_the_stored_model(ring_run, tmp_p
                  str(tmp_path / "s.npy")]) == 2
     err = capsys.readouterr().err
     assert "do not fit the stored configuration" in err and len(err.strip().splitlines()) == 1
+
+
+needs_mnist = pytest.mark.skipif(
+    not os.path.isfile(os.path.join(os.environ.get("TINYGAN_DATA_DIR", "/nonexistent"), "mnist",
+                                    "train-images-idx3-ubyte.gz")),
+    reason="the MNIST files are not in $TINYGAN_DATA_DIR")
+
+
+@needs_mnist
+def test_image_run_writes_every_promised_file_and_samples_images(tmp_path):
+    out = tmp_path / "mnist"
+    assert main(["train", "--data", "mnist", "--subset", "128", "--epochs", "2", "--out",
+                 str(out), "--quiet"]) == 0
+    for name in runs.IMAGE_FILES:
+        assert (out / name).stat().st_size > 0, name
+    config = json.loads((out / "config.json").read_text())
+    assert (config["steps"], config["batch_size"], config["z_dim"]) == (4, 64, 100)
+    assert json.loads((out / "metrics.json").read_text())["epochs"] == 2
+    target = tmp_path / "s.npy"
+    assert main(["sample", "--checkpoint", str(out / "checkpoint.npz"), "--n", "7", "--out",
+                 str(target)]) == 0
+    images = np.load(target)
+    assert images.shape == (7, 1, 28, 28) and images.dtype == np.float32
+    assert images.min() >= -1 and images.max() <= 1
+
+
+@needs_mnist
+def test_conditional_image_run_samples_the_chosen_class(tmp_path, capsys):
+    out = tmp_path / "cgan"
+    assert main(["train", "--data", "fashion-mnist", "--conditional", "true", "--subset", "128",
+                 "--steps", "2", "--out", str(out), "--quiet"]) == 0
+    ckpt = str(out / "checkpoint.npz")
+    a, b = tmp_path / "a.npy", tmp_path / "b.npy"
+    assert main(["sample", "--checkpoint", ckpt, "--n", "4", "--label", "3", "--out", str(a)]) == 0
+    assert main(["sample", "--checkpoint", ckpt, "--n", "4", "--label", "7", "--out", str(b)]) == 0
+    assert not np.array_equal(np.load(a), np.load(b))  # same z (seed 0), other class
+    assert main(["sample", "--checkpoint", ckpt, "--n", "4", "--label", "12", "--out",
+                 str(a)]) == 2
+    assert "expected a class 0..9, got 12" in capsys.readouterr().err
+
+
+def test_image_only_settings_are_refused_for_toy_data(capsys):
+    assert main(["train", "--data", "ring8", "--conditional", "true", "--out", "x"]) == 2
+    assert "mnist or fashion-mnist for conditional" in capsys.readouterr().err

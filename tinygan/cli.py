@@ -3,7 +3,8 @@
 Commands:
   demo    check the GAN's gradients against central differences, then train a GAN on the ring
           of 8 Gaussians for about a minute and report the modes it captured (no download)
-  train   train a GAN on a toy data set; write config, checkpoint, history, metrics, figures
+  train   train a GAN on a toy data set or MNIST / Fashion-MNIST (the DCGAN); write config,
+          checkpoint, history, metrics, figures
   sample  draw samples from a trained generator into a .npy file
   score   the Inception Score and Fréchet distance of generated images (a .npy file)
   info    which kernels are active, the thread count and what the build compiled in
@@ -46,18 +47,30 @@ class _Parser(argparse.ArgumentParser):
 
 # --------------------------------------------------------------------------------- train
 
+def _boolean(text):
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
 # The command-line flags of `tinygan train`, each a field of runs.TrainConfig.
 _TRAIN_FLAGS = {
-    "data": (str, "toy data set: " + ", ".join(runs.toy.TOY_DATASETS)),
+    "data": (str, "data set: " + ", ".join([*runs.toy.TOY_DATASETS, *runs.IMAGE_DATASETS])),
+    "model": (str, "mlp (toy data) or dcgan (images); default: the data's"),
     "loss": (str, "minimax, nonsaturating, wasserstein or wgan-gp"),
     "steps": (int, "rounds of the game (D step(s) then a G step)"),
-    "batch_size": (int, "samples per batch"),
+    "epochs": (int, "image data: passes over the training set (default 5)"),
+    "batch_size": (int, "samples per batch (default 256 for toy data, 64 for images)"),
     "lr": (float, "learning rate of both players (default: the loss's)"),
     "d_steps": (int, "D updates per G update (default: the loss's)"),
     "optimizer": (str, "adam, rmsprop or sgd (default: the loss's)"),
     "beta1": (float, "Adam's beta1 (default: the loss's)"),
     "beta2": (float, "Adam's beta2 (default: the loss's)"),
-    "z_dim": (int, "dimension of the noise z"),
+    "z_dim": (int, "dimension of the noise z (default 2 for toy data, 100 for images)"),
+    "conditional": (_boolean, "image data: G(z, y) and D(x, y) with the class y (true/false)"),
+    "subset": (int, "image data: train on the first N training images only (0: all)"),
     "hidden": (int, "units per hidden layer of G and D"),
     "layers": (int, "hidden layers of G and D"),
     "pack": (int, "PacGAN packing: samples D judges at once"),
@@ -67,7 +80,7 @@ _TRAIN_FLAGS = {
     "checkpoint_every": (int, "steps between checkpoints"),
 }
 # Settings that may change when a run is resumed; any other must match the checkpoint's.
-_RESUMABLE = {"steps", "sample_every", "checkpoint_every"}
+_RESUMABLE = {"steps", "epochs", "sample_every", "checkpoint_every"}
 
 
 def train(args):
@@ -142,9 +155,15 @@ def _report(metrics, seconds, out):
         print(f"on {metrics['samples']} fresh samples: {final['modes_captured']}/"
               f"{final['n_modes']} modes captured, {100 * final['high_quality']:.1f}% high "
               f"quality, reverse KL {final['reverse_kl']:.3f}")
-    print(f"MMD^2 to fresh data (RBF kernel): {metrics['mmd_rbf']:.4f}")
-    print(f"figures in {out}: game.png (D(x), real and fake samples, G's gradient), "
-          "samples.png, history.png (losses, D(x) and D(G(z)), gradient norms), training.gif")
+    if "mmd_rbf" in metrics:
+        print(f"MMD^2 to fresh data (RBF kernel): {metrics['mmd_rbf']:.4f}")
+        print(f"figures in {out}: game.png (D(x), real and fake samples, G's gradient), "
+              "samples.png, history.png (losses, D(x) and D(G(z)), gradient norms), "
+              "training.gif")
+    else:
+        print(f"figures in {out}: samples.png (G(z) for fixed z), training.gif (the same z, "
+              "once per epoch), interpolation.png, history.png; score samples with "
+              "`tinygan sample` then `tinygan score`")
 
 
 # -------------------------------------------------------------------------------- sample
@@ -156,7 +175,7 @@ def sample(args):
     if not os.path.isfile(args.checkpoint):
         raise UsageError(f"tinygan sample: --checkpoint: no such file {args.checkpoint!r}")
     try:
-        samples = runs.sample(args.checkpoint, args.n, seed=args.seed)
+        samples = runs.sample(args.checkpoint, args.n, seed=args.seed, label=args.label)
     except (CheckpointError, ValueError) as error:
         raise UsageError(f"tinygan sample: {error}") from None
     runs.save_samples(args.out, samples)
@@ -232,7 +251,7 @@ def build_parser():
     demo_parser.add_argument("--quiet", action="store_true", help="no progress bar")
     demo_parser.set_defaults(run=demo)
 
-    train_parser = commands.add_parser("train", help="train a GAN on a toy data set")
+    train_parser = commands.add_parser("train", help="train a GAN (toy data or images)")
     train_parser.add_argument("--out", required=True, help="output folder")
     train_parser.add_argument("--config", help="a .json or .toml file of settings (flags given "
                                                "on the command line override it)")
@@ -251,6 +270,8 @@ def build_parser():
     sample_parser.add_argument("--n", type=int, default=2500)
     sample_parser.add_argument("--out", required=True, help="the .npy file to write")
     sample_parser.add_argument("--seed", type=int, default=0)
+    sample_parser.add_argument("--label", type=int, default=None,
+                               help="conditional image models: draw class k only")
     sample_parser.set_defaults(run=sample)
 
     info_parser = commands.add_parser("info", help="kernel and build information")

@@ -69,6 +69,7 @@ class TrainConfig:
     """
 
     data: str = "ring8"
+    model: str | None = None  # None: "mlp" for toy data, "dcgan" for images (the only pairs)
     loss: str = "nonsaturating"
     steps: int | None = None  # None: 20000 for toy data, epochs x batches per epoch for images
     epochs: int | None = None  # image data only (None: 5); steps wins when both are given
@@ -103,7 +104,7 @@ class TrainConfig:
         recipe = {"lr": lr, "d_steps": DEFAULT_D_STEPS[self.loss],
                   "optimizer": default_optimizer(self.loss), "beta1": beta1, "beta2": beta2,
                   "batch_size": 64 if image else 256, "z_dim": 100 if image else 2,
-                  "epochs": 5 if image else None}
+                  "epochs": 5 if image else None, "model": "dcgan" if image else "mlp"}
         for name, value in recipe.items():
             if values[name] is None:
                 values[name] = value
@@ -134,6 +135,8 @@ class TrainConfig:
             value = getattr(self, name)
             _expect(value is None or _is_int(value) and value >= 1, name, value,
                     "an integer >= 1")
+        _expect(self.model in (None, "dcgan" if self.is_image else "mlp"), "model", self.model,
+                "dcgan for image data, mlp for toy data")
         _expect(isinstance(self.conditional, bool), "conditional", self.conditional,
                 "true or false")
         _expect(self.is_image or not (self.conditional or self.epochs or self.subset),
