@@ -173,15 +173,12 @@ def build(config, load_data=True):
         data = _image_batches(config) if load_data else None
         G, D = dcgan(28, 1, latent_dim=config.z_dim,
                      num_classes=IMAGE_CLASSES if config.conditional else None)
-        betas = (config.beta1, config.beta2)
-        opt_G = make_optimizer(G.parameters(), config.loss, config.optimizer, config.lr, betas)
-        opt_D = make_optimizer(D.parameters(), config.loss, config.optimizer, config.lr, betas)
-        return data, G, D, opt_G, opt_D
-    data = toy.make(config.data)
-    G = MLPGenerator(z_dim=config.z_dim, data_dim=data.dim, hidden=config.hidden,
-                     layers=config.layers)
-    D = MLPDiscriminator(data_dim=data.dim, hidden=config.hidden, layers=config.layers,
-                         pack=config.pack)
+    else:
+        data = toy.make(config.data)
+        G = MLPGenerator(z_dim=config.z_dim, data_dim=data.dim, hidden=config.hidden,
+                         layers=config.layers)
+        D = MLPDiscriminator(data_dim=data.dim, hidden=config.hidden, layers=config.layers,
+                             pack=config.pack)
     betas = (config.beta1, config.beta2)
     opt_G = make_optimizer(G.parameters(), config.loss, config.optimizer, config.lr, betas)
     opt_D = make_optimizer(D.parameters(), config.loss, config.optimizer, config.lr, betas)
@@ -201,14 +198,8 @@ def train(config, out, resume=False, progress=True, log=print):
         return _train_images(config, out, checkpoint, resume, progress, log)
     data, G, D, opt_G, opt_D = build(config)
     fixed_z = randn(PROTOCOL_SAMPLES, config.z_dim)  # the same z all run long: GIF, metrics
-    noise = _noise(config.z_dim)
-    result = fit(G, D, opt_G, opt_D, toy.batches(data, config.batch_size), noise, config.steps,
-                 loss=config.loss, d_steps=config.d_steps, fixed_noise=fixed_z,
-                 sample_every=config.sample_every, checkpoint=checkpoint,
-                 checkpoint_every=config.checkpoint_every, resume=resume,
-                 extra={"config": asdict(config)}, progress=progress,
-                 batch_size=config.batch_size,
-                 lr_schedule=linear_decay(config.steps, config.lr_decay_start))
+    result = _fit(config, G, D, opt_G, opt_D, toy.batches(data, config.batch_size), fixed_z,
+                  checkpoint, resume, progress)
 
     metrics = evaluate(G, D, data, config, result)
     _write_json(os.path.join(out, "metrics.json"), metrics)
@@ -216,6 +207,17 @@ def train(config, out, resume=False, progress=True, log=print):
     draw_run(out, G, D, data, config, result)
     log(f"wrote {', '.join(FILES)} to {out}")
     return metrics
+
+
+def _fit(config, G, D, opt_G, opt_D, batches, fixed, checkpoint, resume, progress):
+    """``gan.fit`` with every setting taken from the configuration (stored in the checkpoint)."""
+    return fit(G, D, opt_G, opt_D, batches, _noise(config.z_dim), config.steps,
+               loss=config.loss, d_steps=config.d_steps, fixed_noise=fixed,
+               sample_every=config.sample_every, checkpoint=checkpoint,
+               checkpoint_every=config.checkpoint_every, resume=resume,
+               extra={"config": asdict(config)}, progress=progress,
+               batch_size=config.batch_size,
+               lr_schedule=linear_decay(config.steps, config.lr_decay_start))
 
 
 def evaluate(G, D, data, config, result):
@@ -348,13 +350,7 @@ def _train_images(config, out, checkpoint, resume, progress, log):
                  np.repeat(np.arange(IMAGE_CLASSES), 8))
     else:
         fixed = randn(64, config.z_dim)
-    result = fit(G, D, opt_G, opt_D, batches, _noise(config.z_dim), config.steps,
-                 loss=config.loss, d_steps=config.d_steps, fixed_noise=fixed,
-                 sample_every=config.sample_every, checkpoint=checkpoint,
-                 checkpoint_every=config.checkpoint_every, resume=resume,
-                 extra={"config": asdict(config)}, progress=progress,
-                 batch_size=config.batch_size,
-                 lr_schedule=linear_decay(config.steps, config.lr_decay_start))
+    result = _fit(config, G, D, opt_G, opt_D, batches, fixed, checkpoint, resume, progress)
     metrics = {"step": result.step, "epochs": result.step / batches.batches_per_epoch,
                "images_per_epoch": batches.batches_per_epoch * config.batch_size}
     if result.history["step"]:
