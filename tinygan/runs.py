@@ -12,6 +12,12 @@
    ``history.png`` (losses, D's outputs, gradient norms), ``game.png`` (the GAN Lab panel, or
    the 1-D picture of Goodfellow et al.'s Figure 1), ``samples.png`` and ``training.gif``.
 
+On MNIST and Fashion-MNIST the same steps train the DCGAN (``tinygan.models.dcgan``, optionally
+conditional on the class) on mini-batches of a ``BatchIterator`` (whose position the checkpoint
+keeps), and write a grid of G(z) for fixed z per epoch (one row per class when conditional), the
+GIF of those grids and a latent interpolation instead of the 2-D panels (``IMAGE_FILES``); their
+sample quality is scored separately (``tinygan score``), since it needs the trained classifier.
+
 ``sample(checkpoint, n)`` rebuilds G from a checkpoint's configuration and draws from it.
 """
 
