@@ -517,8 +517,7 @@ def test_9_19_swapaxes_out_of_range_names_the_axis_and_the_shape():
 LONG_K = 2**19
 
 
-@compiled
-@pytest.mark.parametrize("layout", [
+LAYOUTS = [
     "short C, row-major B (thin kernel)",
     "short C, transposed B (dot products)",
     "narrow C, column-major A (thin kernel on C^T)",
@@ -527,12 +526,18 @@ LONG_K = 2**19
     "a batch of thin products",
     "blocked, row-major",
     "blocked, transposed A",
-])
-@pytest.mark.parametrize("fill", ["0.1", "uniform"])
+]
+
+
+# Random data on the blocked path is left out: there both errors are a few rounding errors, and
+# which kernel is ahead is chance; constant data is where a long sum's error shows.
+@compiled
+@pytest.mark.parametrize("layout, fill", [(layout, fill) for layout in LAYOUTS
+                                          for fill in ("0.1", "uniform")
+                                          if not (layout.startswith("blocked") and
+                                                  fill == "uniform")])
 def test_9_10_long_float32_sums_are_at_least_as_accurate_as_the_twin(layout, fill):
     rng = np.random.default_rng(10)
-    if layout.startswith("blocked") and fill == "uniform":
-        pytest.skip("random data: both errors are at the level of a few rounding errors")
     k = LONG_K // 2 if layout.startswith("blocked") else LONG_K
     m, n = {"short C, row-major B (thin kernel)": (1, 1),
             "short C, transposed B (dot products)": (2, 3),
