@@ -4,7 +4,8 @@ The layers, from the bottom up (a module only imports the ones above it in this 
 
 - the engine: ``engine`` (Tensor and its ops), ``autograd`` (backward, grad, no_grad),
   ``gradcheck``, ``graph`` (render_graph), ``creation`` and ``random`` (factories, seeding),
-  ``dtypes``, ``allocator`` (malloc settings that keep freed arrays for reuse);
+  ``dtypes``, ``allocator`` (malloc settings that keep freed arrays for reuse), ``arguments``
+  (the normalisers that check every public entry point's arguments once);
 - ``_kernels``: the compiled Cython kernels (GEMM, convolution) and their NumPy twins, on plain
   arrays; ``tinygan.kernels`` is its public name;
 - ``functional`` (differentiable functions: activations, linear, conv, batch_norm, dropout,
