@@ -89,20 +89,26 @@ def test_9_1_gemm_buffer_sizes_near_2_63_are_refused_cleanly():
 
 @compiled
 @pytest.mark.parametrize("helper", ["_im2col", "_col2im"])
-@pytest.mark.parametrize("geometry", [
-    dict(kH=1, kW=1, sH=2**62, sW=2**62, pH=0, pW=0, H_out=2, W_out=2),  # (H_out-1)*sH wraps
-    dict(kH=2**62, kW=4, sH=1, sW=1, pH=2**61, pW=0, H_out=1, W_out=1),  # C*kH*kW wraps
-    dict(kH=1, kW=1, sH=1, sW=1, pH=2**62, pW=2**62, H_out=1, W_out=1),  # (H+2pH)(W+2pW) wraps
+@pytest.mark.parametrize("geometry, cols_shape", [
+    # (H_out - 1) * sH = 2**63 wraps to a negative number: the window check passed, and the
+    # strided reads landed at wrapped offsets (col2im gave [9, 0, 0, 0] for a 2x2 image)
+    (dict(kH=1, kW=1, sH=2**62, sW=2**62, pH=0, pW=0, H_out=3, W_out=3), (1, 9)),
+    # C * kH * kW = 2**64 wraps to 0: a (0, 1) column matrix passed, and 2**62 kernel rows
+    # were written into it (segfault)
+    (dict(kH=2**62, kW=4, sH=1, sW=1, pH=2**61, pW=1, H_out=1, W_out=1), (0, 1)),
+    # (H + 2 pH)(W + 2 pW) with padding 2**62 wraps to H * W: the scratch check passed, and the
+    # image was copied to (and read from) far outside the scratch plane
+    (dict(kH=1, kW=1, sH=1, sW=1, pH=2**62, pW=2**62, H_out=0, W_out=0), (1, 0)),
 ])
-def test_9_2_conv_helpers_refuse_geometry_whose_sizes_overflow(helper, geometry):
+def test_9_2_conv_helpers_refuse_geometry_whose_sizes_overflow(helper, geometry, cols_shape):
     code, output = run_isolated(f"""
         import numpy as np, importlib
         conv = importlib.import_module("tinygan._kernels.conv")
-        image, cols, scratch = np.ones((1, 1, 2, 2)), np.ones((4, 4)), np.ones((2, 64))
+        image, cols, scratch = np.ones((1, 1, 2, 2)), np.ones({cols_shape}), np.ones((2, 64))
         args = (image, cols, scratch) if "{helper}" == "_im2col" else (cols, image, scratch)
         try:
             getattr(conv, "{helper}")(*args, **{geometry!r})
-            print("accepted")
+            print("accepted", image.ravel())
         except (ValueError, OverflowError) as error:
             print("refused:", error)
     """)
