@@ -113,14 +113,23 @@ def test_fuzz_gemm_small_operands_in_every_layout(operands):
 @st.composite
 def huge_gemm_operands(draw):
     dtype = draw(st.sampled_from([np.float32, np.float64]))
+    itemsize = np.dtype(dtype).itemsize
+    threads = draw(st.sampled_from([1, 2, 3, 4]))  # buffer sizes grow with the thread count
+    which = draw(st.sampled_from(["k", "k", "m", "n", "batch"]))
+    small = st.sampled_from([1, 1, 2, 3, 5, 16])
+    m, n = draw(small), draw(small)
     # >= 2**46 elements: at least 2**48 bytes (256 TiB), which no allocation can get, so an
-    # accepted call would be a bug, not a machine with a lot of memory
-    huge = st.one_of(st.integers(2**46, 2**62), st.sampled_from([2**46, 2**50, 2**59, 2**60,
-                                                                 2**61, 2**62]))
-    which = draw(st.sampled_from(["k", "m", "n", "batch"]))
-    small = st.integers(1, 16)
-    m = draw(huge) if which == "m" else draw(small)
-    n = draw(huge) if which == "n" else draw(small)
+    # accepted call would be a bug, not a machine with a lot of memory. And sizes just past a
+    # wrap-around: c * size * itemsize = 2**64 + a few bytes, with c the number of size-long
+    # rows a buffer holds (threads + n for the dot path), so that a buffer computed in C
+    # integers would come out as a few bytes: the bug of item 1 (c = 2 + 1, float64).
+    rows = st.sampled_from([threads + n, threads + 1, n + 1, threads * (n + 1), 1, 2, 3])
+    wrapping = st.builds(lambda c, extra: (2**64 + extra) // (c * itemsize), rows,
+                         st.sampled_from([0, 8, 64, 128, 4096]))
+    huge = st.one_of(wrapping, st.integers(2**46, 2**62),
+                     st.sampled_from([2**46, 2**50, 2**59, 2**60, 2**61, 2**62]))
+    m = draw(huge) if which == "m" else m
+    n = draw(huge) if which == "n" else n
     k = draw(huge) if which == "k" else draw(st.integers(1, 40))
     batch = draw(huge) if which == "batch" else None
     transpose_a, transpose_b = draw(st.booleans()), draw(st.booleans())
@@ -133,15 +142,20 @@ def huge_gemm_operands(draw):
         a, b = np.broadcast_to(one, a_shape), np.broadcast_to(one, b_shape)
     except ValueError:  # NumPy itself refuses views whose byte size overflows
         assume(False)
-    return a, b, transpose_a, transpose_b
+    return a, b, transpose_a, transpose_b, threads
 
 
 @settings(max_examples=200, deadline=None)
 @given(huge_gemm_operands())
 def test_fuzz_gemm_sizes_near_2_63_are_refused(operands):
-    a, b, transpose_a, transpose_b = operands
-    with pytest.raises((MemoryError, ValueError)):
-        gemm.gemm(a, b, transpose_a, transpose_b)
+    a, b, transpose_a, transpose_b, threads = operands
+    before = gemm.get_num_threads()
+    gemm.set_num_threads(threads)
+    try:
+        with pytest.raises((MemoryError, ValueError)):
+            gemm.gemm(a, b, transpose_a, transpose_b)
+    finally:
+        gemm.set_num_threads(before)
 
 
 @settings(max_examples=200, deadline=None)
@@ -254,13 +268,19 @@ def reference_col2im(dcols, shape, kH, kW, sH, sW, pH, pW, H_out, W_out):
     return dx_pad[:, :, pH:pH + H, pW:pW + W]
 
 
+def wrapped(value):
+    """``value`` as a signed 64-bit C integer would hold it (wrapped around modulo 2**64)."""
+    return (value + 2**63) % 2**64 - 2**63
+
+
 @st.composite
 def helper_geometry(draw):
     small = st.integers(0, 4)
     N, C, H, W = draw(small), draw(small), draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    near_wrap = st.sampled_from([2**61, 2**62, 2**62 + 1, 2**63 - 1])
     geometry = {}
     for name, low in (("kH", 1), ("kW", 1), ("sH", 1), ("sW", 1), ("pH", 0), ("pW", 0)):
-        geometry[name] = draw(st.one_of(st.integers(low, 3), any_int))
+        geometry[name] = draw(st.one_of(st.integers(low, 3), any_int, near_wrap))
     # usually the consistent output size (so that calls get accepted), sometimes anything
     for out, size, k, s, p in (("H_out", H, "kH", "sH", "pH"), ("W_out", W, "kW", "sW", "pW")):
         g = geometry
@@ -269,13 +289,20 @@ def helper_geometry(draw):
     g = geometry
     rows = C * g["kH"] * g["kW"]
     columns = N * g["H_out"] * g["W_out"]
-    if draw(st.booleans()):  # the "right" shapes (when they are small enough to exist)
-        cols_shape = (rows, columns)
+    plane = (H + 2 * g["pH"]) * (W + 2 * g["pW"])
+    # The array sizes: the true ones (when small enough to exist), the ones a C guard whose
+    # products wrap around would have expected (the adversary of item 2), or anything.
+    candidates = [(rows, columns, plane),
+                  (wrapped(rows), wrapped(columns), wrapped(plane))]
+    choice = draw(st.sampled_from(candidates + [None]))
+    if choice is None or not all(0 <= n <= 4096 for n in choice[:2]):
+        cols_shape = (draw(st.integers(0, 40)), draw(st.integers(0, 40)))
     else:
-        cols_shape = (draw(st.integers(0, 40)), draw(st.integers(0, 40)))
-    if not all(0 <= n <= 4096 for n in cols_shape):
-        cols_shape = (draw(st.integers(0, 40)), draw(st.integers(0, 40)))
-    scratch_columns = draw(st.one_of(st.integers(0, 200), st.just(0)))
+        cols_shape = choice[:2]
+    if choice is not None and 0 <= choice[2] <= 4096 and draw(st.booleans()):
+        scratch_columns = choice[2]
+    else:
+        scratch_columns = draw(st.integers(0, 200))
     alias = draw(st.sampled_from([None, None, "scratch is cols", "cols is x"]))
     dtype = draw(st.sampled_from([np.float32, np.float64]))
     return (N, C, H, W), cols_shape, scratch_columns, alias, dtype, geometry
