@@ -145,7 +145,7 @@ def huge_gemm_operands(draw):
     return a, b, transpose_a, transpose_b, threads
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(huge_gemm_operands())
 def test_fuzz_gemm_sizes_near_2_63_are_refused(operands):
     a, b, transpose_a, transpose_b, threads = operands
@@ -280,7 +280,7 @@ def helper_geometry(draw):
     near_wrap = st.sampled_from([2**61, 2**62, 2**62 + 1, 2**63 - 1])
     geometry = {}
     for name, low in (("kH", 1), ("kW", 1), ("sH", 1), ("sW", 1), ("pH", 0), ("pW", 0)):
-        geometry[name] = draw(st.one_of(st.integers(low, 3), any_int, near_wrap))
+        geometry[name] = draw(st.one_of(st.integers(low, 3), near_wrap, any_int))
     # usually the consistent output size (so that calls get accepted), sometimes anything
     for out, size, k, s, p in (("H_out", H, "kH", "sH", "pH"), ("W_out", W, "kW", "sW", "pW")):
         g = geometry
@@ -294,7 +294,7 @@ def helper_geometry(draw):
     # products wrap around would have expected (the adversary of item 2), or anything.
     candidates = [(rows, columns, plane),
                   (wrapped(rows), wrapped(columns), wrapped(plane))]
-    choice = draw(st.sampled_from(candidates + [None]))
+    choice = draw(st.sampled_from(candidates + candidates[1:] + [None]))
     if choice is None or not all(0 <= n <= 4096 for n in choice[:2]):
         cols_shape = (draw(st.integers(0, 40)), draw(st.integers(0, 40)))
     else:
@@ -308,7 +308,7 @@ def helper_geometry(draw):
     return (N, C, H, W), cols_shape, scratch_columns, alias, dtype, geometry
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(helper_geometry())
 def test_fuzz_im2col_and_col2im_with_adversarial_geometry(case):
     image_shape, cols_shape, scratch_columns, alias, dtype, g = case
