@@ -452,23 +452,28 @@ TINYGAN_DEFINE_DOT(tinygan_dot_f64, double)
                 (into)[r_][u_] += (term)[r_][u_];                                             \
     } while (0)
 
-/* One group of R rows of out over `length` elements. U vectors per strip, then the tail one
- * vector (possibly partial) at a time. */
-#define TINYGAN_DEFINE_THIN_ROWS(NAME, REAL, VEC, VLEN, R)                                    \
+/* The same for a long k (> TINYGAN_THIN_KBLOCK): k in blocks, the blocks' sums added pairwise.
+ * A function of its own, so the short-k kernel below keeps its small frame and tight code. */
+#define TINYGAN_DEFINE_THIN_ROWS_LONG(NAME, REAL, VEC, VLEN, R)                                    \
     typedef struct { VEC v[R][(TINYGAN_THIN_ACCUMULATORS / (R)) > 4 ? 4                       \
                               : (TINYGAN_THIN_ACCUMULATORS / (R)) < 1 ? 1                     \
                               : (TINYGAN_THIN_ACCUMULATORS / (R))]; } NAME##_tile;            \
     typedef struct { VEC v[R][1]; } NAME##_tail;                                              \
-    static void NAME(ptrdiff_t k, ptrdiff_t length, const REAL *coef, ptrdiff_t coef_rs,      \
-                     ptrdiff_t coef_cs, const REAL *src, ptrdiff_t src_rs, REAL *out,         \
-                     ptrdiff_t out_rs, ptrdiff_t out_cs)                                      \
+    static __attribute__((noinline)) void NAME(ptrdiff_t k, ptrdiff_t length,                \
+                     const REAL *coef, ptrdiff_t coef_rs, ptrdiff_t coef_cs, const REAL *src, \
+                     ptrdiff_t src_rs, REAL *out, ptrdiff_t out_rs, ptrdiff_t out_cs)         \
     {                                                                                         \
         enum { U = (TINYGAN_THIN_ACCUMULATORS / (R)) > 4 ? 4                                  \
                    : (TINYGAN_THIN_ACCUMULATORS / (R)) < 1 ? 1                                \
                    : (TINYGAN_THIN_ACCUMULATORS / (R)) };                                     \
-        const ptrdiff_t kblock = k > TINYGAN_THIN_KBLOCK ? TINYGAN_THIN_KBLOCK : k;           \
-        NAME##_tile tile_levels[64]; /* pairwise sums of blocks (only used when k > kblock) */ \
-        NAME##_tail tail_levels[64];                                                          \
+        const ptrdiff_t kblock = k > TINYGAN_THIN_KBLOCK ? TINYGAN_THIN_KBLOCK : k > 0 ? k : 1; \
+        /* The pairwise sums of blocks: as many levels as the block count has bits (1 for   */ \
+        /* the usual k <= kblock), so the stack frame stays small for small products.      */ \
+        const uint64_t block_count = (uint64_t)((k + kblock - 1) / kblock);                   \
+        int levels = 1;                                                                       \
+        while (levels < 64 && (block_count >> levels) != 0) levels++;                         \
+        NAME##_tile tile_levels[levels];                                                      \
+        NAME##_tail tail_levels[levels];                                                      \
         ptrdiff_t l = 0;                                                                      \
         for (; l + U * (VLEN) <= length; l += U * (VLEN)) {                                   \
             VEC acc[R][U];                                                                    \
@@ -499,7 +504,7 @@ TINYGAN_DEFINE_DOT(tinygan_dot_f64, double)
             }                                                                                 \
             if (blocks) { /* acc = the sum of the filled levels */                            \
                 memset(acc, 0, sizeof acc);                                                   \
-                for (int lvl = 0; lvl < 64; lvl++)                                            \
+                for (int lvl = 0; lvl < levels; lvl++)                                        \
                     if ((blocks >> lvl) & 1) TINYGAN_ADD_TILE(acc, tile_levels[lvl].v);       \
             }                                                                                 \
             /* Stores go through copies of the accumulators: taking the address of acc     */ \
@@ -539,12 +544,74 @@ TINYGAN_DEFINE_DOT(tinygan_dot_f64, double)
             }                                                                                 \
             if (blocks) {                                                                     \
                 memset(acc, 0, sizeof acc);                                                   \
-                for (int lvl = 0; lvl < 64; lvl++)                                            \
+                for (int lvl = 0; lvl < levels; lvl++)                                        \
                     if ((blocks >> lvl) & 1) TINYGAN_ADD_TILE(acc, tail_levels[lvl].v);       \
             }                                                                                 \
             for (ptrdiff_t j = 0; j < width; j++)                                             \
                 for (int r = 0; r < (R); r++)                                                 \
                     out[r * out_rs + (l + j) * out_cs] = acc[r][0][j];                        \
+        }                                                                                     \
+    }
+/* One group of R rows of out over `length` elements. U vectors per strip, then the tail one
+ * vector (possibly partial) at a time. */
+#define TINYGAN_DEFINE_THIN_ROWS(NAME, REAL, VEC, VLEN, R)                                    \
+    TINYGAN_DEFINE_THIN_ROWS_LONG(NAME##_long, REAL, VEC, VLEN, R)                            \
+    static void NAME(ptrdiff_t k, ptrdiff_t length, const REAL *coef, ptrdiff_t coef_rs,      \
+                     ptrdiff_t coef_cs, const REAL *src, ptrdiff_t src_rs, REAL *out,         \
+                     ptrdiff_t out_rs, ptrdiff_t out_cs)                                      \
+    {                                                                                         \
+        if (k > TINYGAN_THIN_KBLOCK) { /* a long sum: blocked and pairwise (see above) */     \
+            NAME##_long(k, length, coef, coef_rs, coef_cs, src, src_rs, out, out_rs, out_cs); \
+            return;                                                                           \
+        }                                                                                     \
+        enum { U = (TINYGAN_THIN_ACCUMULATORS / (R)) > 4 ? 4                                  \
+                   : (TINYGAN_THIN_ACCUMULATORS / (R)) < 1 ? 1                                \
+                   : (TINYGAN_THIN_ACCUMULATORS / (R)) };                                     \
+        ptrdiff_t l = 0;                                                                      \
+        for (; l + U * (VLEN) <= length; l += U * (VLEN)) {                                   \
+            VEC acc[R][U];                                                                    \
+            _Pragma("GCC unroll 8") for (int r = 0; r < (R); r++)                             \
+                _Pragma("GCC unroll 4") for (int u = 0; u < U; u++) acc[r][u] = (VEC){0};     \
+            for (ptrdiff_t p = 0; p < k; p++) {                                               \
+                VEC s[U];                                                                     \
+                _Pragma("GCC unroll 4") for (int u = 0; u < U; u++) { /* unaligned, in place */ \
+                    VEC v;                                                                    \
+                    memcpy(&v, src + p * src_rs + l + u * (VLEN), sizeof v);                  \
+                    s[u] = v;                                                                 \
+                }                                                                             \
+                _Pragma("GCC unroll 8") for (int r = 0; r < (R); r++) {                       \
+                    const REAL c = coef[r * coef_rs + p * coef_cs]; /* broadcast by c * s */  \
+                    _Pragma("GCC unroll 4") for (int u = 0; u < U; u++) acc[r][u] += c * s[u]; \
+                }                                                                             \
+            }                                                                                 \
+            /* Stores go through copies of the accumulators: taking the address of acc     */ \
+            /* itself (for memcpy) would make the compiler keep it in memory, not registers. */ \
+            if (out_cs == 1) { /* rows of out contiguous: whole-vector stores */              \
+                _Pragma("GCC unroll 8") for (int r = 0; r < (R); r++)                         \
+                    _Pragma("GCC unroll 4") for (int u = 0; u < U; u++) {                     \
+                        VEC v = acc[r][u];                                                    \
+                        memcpy(out + r * out_rs + l + u * (VLEN), &v, sizeof v);              \
+                    }                                                                         \
+            } else { /* out is C^T: element by element, each C row's entries adjacent */      \
+                _Pragma("GCC unroll 4") for (int u = 0; u < U; u++)                           \
+                    for (int j = 0; j < (VLEN); j++)                                          \
+                        _Pragma("GCC unroll 8") for (int r = 0; r < (R); r++)                 \
+                            out[r * out_rs + (l + u * (VLEN) + j) * out_cs] = acc[r][u][j];   \
+            }                                                                                 \
+        }                                                                                     \
+        for (; l < length; l += (VLEN)) { /* the tail: one vector, maybe partial */           \
+            ptrdiff_t width = length - l < (VLEN) ? length - l : (VLEN);                      \
+            VEC acc[R];                                                                       \
+            for (int r = 0; r < (R); r++) acc[r] = (VEC){0};                                  \
+            for (ptrdiff_t p = 0; p < k; p++) {                                               \
+                VEC s = (VEC){0};                                                             \
+                memcpy(&s, src + p * src_rs + l, width * sizeof(REAL));                       \
+                for (int r = 0; r < (R); r++)                                                 \
+                    acc[r] += coef[r * coef_rs + p * coef_cs] * s;                            \
+            }                                                                                 \
+            for (ptrdiff_t j = 0; j < width; j++)                                             \
+                for (int r = 0; r < (R); r++)                                                 \
+                    out[r * out_rs + (l + j) * out_cs] = acc[r][j];                           \
         }                                                                                     \
     }
 /* TINYGAN_ADD_TILE on the struct wrappers of the pairwise sum (arrays cannot be assigned). */
