@@ -431,6 +431,7 @@ TINYGAN_DEFINE_DOT(tinygan_dot_f64, double)
  *    in L1/L2.
  */
 #define TINYGAN_THIN_CHUNK 512
+#define TINYGAN_THIN_KBLOCK 128 /* steps of k summed in registers before a pairwise add */
 #if TINYGAN_SIMD_BYTES == 64
 #define TINYGAN_THIN_ACCUMULATORS 16 /* 32 vector registers: 16 accumulators + loads */
 #else
@@ -444,7 +445,6 @@ TINYGAN_DEFINE_DOT(tinygan_dot_f64, double)
  * blocks' sums are added pairwise (TINYGAN_PAIRWISE_PUSH, in a small array on the stack): the
  * error then grows with KBLOCK + log2(k / KBLOCK), not with k. A k of at most one block -- the
  * usual case -- takes exactly the loop it always did. */
-#define TINYGAN_THIN_KBLOCK 128
 #define TINYGAN_ADD_TILE(into, term)                                                          \
     do {                                                                                      \
         for (int r_ = 0; r_ < (int)(sizeof(into) / sizeof((into)[0])); r_++)                  \
@@ -453,15 +453,16 @@ TINYGAN_DEFINE_DOT(tinygan_dot_f64, double)
     } while (0)
 
 /* The same for a long k (> TINYGAN_THIN_KBLOCK): k in blocks, the blocks' sums added pairwise.
- * A function of its own, so the short-k kernel below keeps its small frame and tight code. */
+ * Functions of their own, with a driver of their own (TINYGAN_DEFINE_THIN), so the short-k
+ * kernels below stay exactly as they were: small frames, tight code. */
 #define TINYGAN_DEFINE_THIN_ROWS_LONG(NAME, REAL, VEC, VLEN, R)                                    \
     typedef struct { VEC v[R][(TINYGAN_THIN_ACCUMULATORS / (R)) > 4 ? 4                       \
                               : (TINYGAN_THIN_ACCUMULATORS / (R)) < 1 ? 1                     \
                               : (TINYGAN_THIN_ACCUMULATORS / (R))]; } NAME##_tile;            \
     typedef struct { VEC v[R][1]; } NAME##_tail;                                              \
-    static __attribute__((noinline)) void NAME(ptrdiff_t k, ptrdiff_t length,                \
-                     const REAL *coef, ptrdiff_t coef_rs, ptrdiff_t coef_cs, const REAL *src, \
-                     ptrdiff_t src_rs, REAL *out, ptrdiff_t out_rs, ptrdiff_t out_cs)         \
+    static void NAME(ptrdiff_t k, ptrdiff_t length, const REAL *coef, ptrdiff_t coef_rs,      \
+                     ptrdiff_t coef_cs, const REAL *src, ptrdiff_t src_rs, REAL *out,         \
+                     ptrdiff_t out_rs, ptrdiff_t out_cs)                                      \
     {                                                                                         \
         enum { U = (TINYGAN_THIN_ACCUMULATORS / (R)) > 4 ? 4                                  \
                    : (TINYGAN_THIN_ACCUMULATORS / (R)) < 1 ? 1                                \
@@ -555,15 +556,10 @@ TINYGAN_DEFINE_DOT(tinygan_dot_f64, double)
 /* One group of R rows of out over `length` elements. U vectors per strip, then the tail one
  * vector (possibly partial) at a time. */
 #define TINYGAN_DEFINE_THIN_ROWS(NAME, REAL, VEC, VLEN, R)                                    \
-    TINYGAN_DEFINE_THIN_ROWS_LONG(NAME##_long, REAL, VEC, VLEN, R)                            \
     static void NAME(ptrdiff_t k, ptrdiff_t length, const REAL *coef, ptrdiff_t coef_rs,      \
                      ptrdiff_t coef_cs, const REAL *src, ptrdiff_t src_rs, REAL *out,         \
                      ptrdiff_t out_rs, ptrdiff_t out_cs)                                      \
     {                                                                                         \
-        if (k > TINYGAN_THIN_KBLOCK) { /* a long sum: blocked and pairwise (see above) */     \
-            NAME##_long(k, length, coef, coef_rs, coef_cs, src, src_rs, out, out_rs, out_cs); \
-            return;                                                                           \
-        }                                                                                     \
         enum { U = (TINYGAN_THIN_ACCUMULATORS / (R)) > 4 ? 4                                  \
                    : (TINYGAN_THIN_ACCUMULATORS / (R)) < 1 ? 1                                \
                    : (TINYGAN_THIN_ACCUMULATORS / (R)) };                                     \
@@ -616,7 +612,9 @@ TINYGAN_DEFINE_DOT(tinygan_dot_f64, double)
     }
 /* TINYGAN_ADD_TILE on the struct wrappers of the pairwise sum (arrays cannot be assigned). */
 #define TINYGAN_ADD_TILE_S(into, term) TINYGAN_ADD_TILE((into).v, (term).v)
-#else /* portable scalar version, same contract */
+#else /* portable scalar version, same contract (one running sum: no long-k variant) */
+#define TINYGAN_DEFINE_THIN_ROWS_LONG(NAME, REAL, VEC, VLEN, R)                               \
+    TINYGAN_DEFINE_THIN_ROWS(NAME, REAL, VEC, VLEN, R)
 #define TINYGAN_DEFINE_THIN_ROWS(NAME, REAL, VEC, VLEN, R)                                    \
     static void NAME(ptrdiff_t k, ptrdiff_t length, const REAL *coef, ptrdiff_t coef_rs,      \
                      ptrdiff_t coef_cs, const REAL *src, ptrdiff_t src_rs, REAL *out,         \
@@ -632,12 +630,9 @@ TINYGAN_DEFINE_DOT(tinygan_dot_f64, double)
     }
 #endif
 
-/* The whole thin product: chunks along l, and in each chunk the rows in groups of 8/4/2/1. */
-#define TINYGAN_DEFINE_THIN(NAME, REAL, VEC, VLEN)                                            \
-    TINYGAN_DEFINE_THIN_ROWS(NAME##_rows8, REAL, VEC, VLEN, 8)                                \
-    TINYGAN_DEFINE_THIN_ROWS(NAME##_rows4, REAL, VEC, VLEN, 4)                                \
-    TINYGAN_DEFINE_THIN_ROWS(NAME##_rows2, REAL, VEC, VLEN, 2)                                \
-    TINYGAN_DEFINE_THIN_ROWS(NAME##_rows1, REAL, VEC, VLEN, 1)                                \
+/* One driver per set of row kernels BASE_rows8..1 SUFFIX: SUFFIX is empty for the short-k
+ * kernels, _long for the long-k ones. */
+#define TINYGAN_DEFINE_THIN_DRIVER(NAME, BASE, REAL, SUFFIX)                                  \
     static void NAME(ptrdiff_t rows, ptrdiff_t k, ptrdiff_t length, const REAL *coef,         \
                      ptrdiff_t coef_rs, ptrdiff_t coef_cs, const REAL *src, ptrdiff_t src_rs, \
                      REAL *out, ptrdiff_t out_rs, ptrdiff_t out_cs)                           \
@@ -648,22 +643,47 @@ TINYGAN_DEFINE_DOT(tinygan_dot_f64, double)
             REAL *o = out + l * out_cs;                                                       \
             ptrdiff_t r = 0;                                                                  \
             for (; r + 8 <= rows; r += 8)                                                     \
-                NAME##_rows8(k, len, coef + r * coef_rs, coef_rs, coef_cs, s, src_rs,         \
-                             o + r * out_rs, out_rs, out_cs);                                 \
+                BASE##_rows8##SUFFIX(k, len, coef + r * coef_rs, coef_rs, coef_cs, s, src_rs, \
+                                     o + r * out_rs, out_rs, out_cs);                         \
             if (rows - r >= 4) {                                                              \
-                NAME##_rows4(k, len, coef + r * coef_rs, coef_rs, coef_cs, s, src_rs,         \
-                             o + r * out_rs, out_rs, out_cs);                                 \
+                BASE##_rows4##SUFFIX(k, len, coef + r * coef_rs, coef_rs, coef_cs, s, src_rs, \
+                                     o + r * out_rs, out_rs, out_cs);                         \
                 r += 4;                                                                       \
             }                                                                                 \
             if (rows - r >= 2) {                                                              \
-                NAME##_rows2(k, len, coef + r * coef_rs, coef_rs, coef_cs, s, src_rs,         \
-                             o + r * out_rs, out_rs, out_cs);                                 \
+                BASE##_rows2##SUFFIX(k, len, coef + r * coef_rs, coef_rs, coef_cs, s, src_rs, \
+                                     o + r * out_rs, out_rs, out_cs);                         \
                 r += 2;                                                                       \
             }                                                                                 \
             if (rows - r >= 1)                                                                \
-                NAME##_rows1(k, len, coef + r * coef_rs, coef_rs, coef_cs, s, src_rs,         \
-                             o + r * out_rs, out_rs, out_cs);                                 \
+                BASE##_rows1##SUFFIX(k, len, coef + r * coef_rs, coef_rs, coef_cs, s, src_rs, \
+                                     o + r * out_rs, out_rs, out_cs);                         \
         }                                                                                     \
+    }
+
+/* The whole thin product: chunks along l, and in each chunk the rows in groups of 8/4/2/1; a k
+ * longer than TINYGAN_THIN_KBLOCK goes to the long-k kernels, summed pairwise. */
+#define TINYGAN_DEFINE_THIN(NAME, REAL, VEC, VLEN)                                            \
+    TINYGAN_DEFINE_THIN_ROWS(NAME##_rows8, REAL, VEC, VLEN, 8)                                \
+    TINYGAN_DEFINE_THIN_ROWS(NAME##_rows4, REAL, VEC, VLEN, 4)                                \
+    TINYGAN_DEFINE_THIN_ROWS(NAME##_rows2, REAL, VEC, VLEN, 2)                                \
+    TINYGAN_DEFINE_THIN_ROWS(NAME##_rows1, REAL, VEC, VLEN, 1)                                \
+    TINYGAN_DEFINE_THIN_ROWS_LONG(NAME##_rows8_long, REAL, VEC, VLEN, 8)                      \
+    TINYGAN_DEFINE_THIN_ROWS_LONG(NAME##_rows4_long, REAL, VEC, VLEN, 4)                      \
+    TINYGAN_DEFINE_THIN_ROWS_LONG(NAME##_rows2_long, REAL, VEC, VLEN, 2)                      \
+    TINYGAN_DEFINE_THIN_ROWS_LONG(NAME##_rows1_long, REAL, VEC, VLEN, 1)                      \
+    TINYGAN_DEFINE_THIN_DRIVER(NAME##_long_k, NAME, REAL, _long)                              \
+    TINYGAN_DEFINE_THIN_DRIVER(NAME##_short_k, NAME, REAL, )                                  \
+    static void NAME(ptrdiff_t rows, ptrdiff_t k, ptrdiff_t length, const REAL *coef,         \
+                     ptrdiff_t coef_rs, ptrdiff_t coef_cs, const REAL *src, ptrdiff_t src_rs, \
+                     REAL *out, ptrdiff_t out_rs, ptrdiff_t out_cs)                           \
+    {                                                                                         \
+        if (k > TINYGAN_THIN_KBLOCK)                                                          \
+            NAME##_long_k(rows, k, length, coef, coef_rs, coef_cs, src, src_rs, out, out_rs,  \
+                          out_cs);                                                            \
+        else                                                                                  \
+            NAME##_short_k(rows, k, length, coef, coef_rs, coef_cs, src, src_rs, out, out_rs, \
+                           out_cs);                                                           \
     }
 #if defined(__GNUC__)
 TINYGAN_DEFINE_THIN(tinygan_thin_f32, float, vf32, TINYGAN_VLEN_F32)
