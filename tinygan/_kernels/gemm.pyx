@@ -65,6 +65,7 @@ cdef extern from "gemm_microkernel.h" nogil:
         NC "TINYGAN_NC"
         HAVE_OPENMP "TINYGAN_HAVE_OPENMP"
         HAVE_NATIVE "TINYGAN_HAVE_NATIVE"
+        THIN_KBLOCK "TINYGAN_THIN_KBLOCK"
     void *aligned_malloc "tinygan_aligned_malloc"(size_t bytes)
     void aligned_free "tinygan_aligned_free"(void *aligned)
     void microkernel_f32 "tinygan_microkernel_f32"(
@@ -80,6 +81,14 @@ cdef extern from "gemm_microkernel.h" nogil:
         Py_ssize_t coef_cs, const float *src, Py_ssize_t src_rs, float *out, Py_ssize_t out_rs,
         Py_ssize_t out_cs)
     void thin_f64 "tinygan_thin_f64"(
+        Py_ssize_t rows, Py_ssize_t k, Py_ssize_t length, const double *coef,
+        Py_ssize_t coef_rs, Py_ssize_t coef_cs, const double *src, Py_ssize_t src_rs,
+        double *out, Py_ssize_t out_rs, Py_ssize_t out_cs)
+    void thin_long_f32 "tinygan_thin_f32_long_k"(
+        Py_ssize_t rows, Py_ssize_t k, Py_ssize_t length, const float *coef, Py_ssize_t coef_rs,
+        Py_ssize_t coef_cs, const float *src, Py_ssize_t src_rs, float *out, Py_ssize_t out_rs,
+        Py_ssize_t out_cs)
+    void thin_long_f64 "tinygan_thin_f64_long_k"(
         Py_ssize_t rows, Py_ssize_t k, Py_ssize_t length, const double *coef,
         Py_ssize_t coef_rs, Py_ssize_t coef_cs, const double *src, Py_ssize_t src_rs,
         double *out, Py_ssize_t out_rs, Py_ssize_t out_cs)
@@ -373,7 +382,14 @@ cdef inline void thin(Py_ssize_t rows, Py_ssize_t k, Py_ssize_t length, const re
                       Py_ssize_t coef_rs, Py_ssize_t coef_cs, const real *src,
                       Py_ssize_t src_rs, real *out, Py_ssize_t out_rs,
                       Py_ssize_t out_cs) noexcept nogil:
-    if real is float:
+    if k > THIN_KBLOCK:  # a long sum: in blocks, added pairwise (gemm_microkernel.h, section 6)
+        if real is float:
+            thin_long_f32(rows, k, length, coef, coef_rs, coef_cs, src, src_rs, out, out_rs,
+                          out_cs)
+        else:
+            thin_long_f64(rows, k, length, coef, coef_rs, coef_cs, src, src_rs, out, out_rs,
+                          out_cs)
+    elif real is float:
         thin_f32(rows, k, length, coef, coef_rs, coef_cs, src, src_rs, out, out_rs, out_cs)
     else:
         thin_f64(rows, k, length, coef, coef_rs, coef_cs, src, src_rs, out, out_rs, out_cs)
