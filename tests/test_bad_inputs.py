@@ -89,20 +89,26 @@ def test_9_1_gemm_buffer_sizes_near_2_63_are_refused_cleanly():
 
 @compiled
 @pytest.mark.parametrize("helper", ["_im2col", "_col2im"])
-@pytest.mark.parametrize("geometry", [
-    dict(kH=1, kW=1, sH=2**62, sW=2**62, pH=0, pW=0, H_out=2, W_out=2),  # (H_out-1)*sH wraps
-    dict(kH=2**62, kW=4, sH=1, sW=1, pH=2**61, pW=0, H_out=1, W_out=1),  # C*kH*kW wraps
-    dict(kH=1, kW=1, sH=1, sW=1, pH=2**62, pW=2**62, H_out=1, W_out=1),  # (H+2pH)(W+2pW) wraps
+@pytest.mark.parametrize("geometry, cols_shape", [
+    # (H_out - 1) * sH = 2**63 wraps to a negative number: the window check passed, and the
+    # strided reads landed at wrapped offsets (col2im gave [9, 0, 0, 0] for a 2x2 image)
+    (dict(kH=1, kW=1, sH=2**62, sW=2**62, pH=0, pW=0, H_out=3, W_out=3), (1, 9)),
+    # C * kH * kW = 2**64 wraps to 0: a (0, 1) column matrix passed, and 2**62 kernel rows
+    # were written into it (segfault)
+    (dict(kH=2**62, kW=4, sH=1, sW=1, pH=2**61, pW=1, H_out=1, W_out=1), (0, 1)),
+    # (H + 2 pH)(W + 2 pW) with padding 2**62 wraps to H * W: the scratch check passed, and the
+    # image was copied to (and read from) far outside the scratch plane
+    (dict(kH=1, kW=1, sH=1, sW=1, pH=2**62, pW=2**62, H_out=0, W_out=0), (1, 0)),
 ])
-def test_9_2_conv_helpers_refuse_geometry_whose_sizes_overflow(helper, geometry):
+def test_9_2_conv_helpers_refuse_geometry_whose_sizes_overflow(helper, geometry, cols_shape):
     code, output = run_isolated(f"""
         import numpy as np, importlib
         conv = importlib.import_module("tinygan._kernels.conv")
-        image, cols, scratch = np.ones((1, 1, 2, 2)), np.ones((4, 4)), np.ones((2, 64))
+        image, cols, scratch = np.ones((1, 1, 2, 2)), np.ones({cols_shape}), np.ones((2, 64))
         args = (image, cols, scratch) if "{helper}" == "_im2col" else (cols, image, scratch)
         try:
             getattr(conv, "{helper}")(*args, **{geometry!r})
-            print("accepted")
+            print("accepted", image.ravel())
         except (ValueError, OverflowError) as error:
             print("refused:", error)
     """)
@@ -427,7 +433,8 @@ def test_9_16_set_num_threads_is_capped_at_the_available_cores():
                                                 r"threads but this process can use only"):
             tg.kernels.set_num_threads(10000)
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-        assert tg.kernels.get_num_threads() == (cores or tg.kernels.get_num_threads())
+        if cores and tg.kernels.info()["openmp"]:  # without OpenMP the count is always 1
+            assert tg.kernels.get_num_threads() == cores
     finally:
         tg.kernels.set_num_threads(before)
 
@@ -517,8 +524,7 @@ def test_9_19_swapaxes_out_of_range_names_the_axis_and_the_shape():
 LONG_K = 2**19
 
 
-@compiled
-@pytest.mark.parametrize("layout", [
+LAYOUTS = [
     "short C, row-major B (thin kernel)",
     "short C, transposed B (dot products)",
     "narrow C, column-major A (thin kernel on C^T)",
@@ -527,12 +533,18 @@ LONG_K = 2**19
     "a batch of thin products",
     "blocked, row-major",
     "blocked, transposed A",
-])
-@pytest.mark.parametrize("fill", ["0.1", "uniform"])
+]
+
+
+# Random data on the blocked path is left out: there both errors are a few rounding errors, and
+# which kernel is ahead is chance; constant data is where a long sum's error shows.
+@compiled
+@pytest.mark.parametrize("layout, fill", [(layout, fill) for layout in LAYOUTS
+                                          for fill in ("0.1", "uniform")
+                                          if not (layout.startswith("blocked") and
+                                                  fill == "uniform")])
 def test_9_10_long_float32_sums_are_at_least_as_accurate_as_the_twin(layout, fill):
     rng = np.random.default_rng(10)
-    if layout.startswith("blocked") and fill == "uniform":
-        pytest.skip("random data: both errors are at the level of a few rounding errors")
     k = LONG_K // 2 if layout.startswith("blocked") else LONG_K
     m, n = {"short C, row-major B (thin kernel)": (1, 1),
             "short C, transposed B (dot products)": (2, 3),

@@ -6,7 +6,8 @@ The layers, from the bottom up (a module only imports the ones above it in this 
   ``shapes`` (the shape arithmetic of gradients), ``autograd`` (backpropagation, no_grad),
   ``gradients`` (``grad``), ``gradcheck``, ``graph`` (render_graph), ``creation`` and
   ``random`` (factories, seeding), ``dtypes``, ``allocator`` (malloc settings that keep freed
-  arrays for reuse);
+  arrays for reuse), ``arguments`` (the normalisers that check every public entry point's
+  arguments once);
 - ``kernels``: the dispatch (``use``, ``using``, ``info``, ``gemm``, ``conv2d``, ...) to one of
   three rungs of every kernel in ``_kernels`` (naive loops, NumPy twins, compiled Cython), on
   plain arrays;

@@ -41,7 +41,6 @@ The register micro-kernel itself is in ``gemm_microkernel.h``.
 """
 
 import os
-import sys
 import warnings
 
 import numpy as np
@@ -66,6 +65,7 @@ cdef extern from "gemm_microkernel.h" nogil:
         NC "TINYGAN_NC"
         HAVE_OPENMP "TINYGAN_HAVE_OPENMP"
         HAVE_NATIVE "TINYGAN_HAVE_NATIVE"
+        THIN_KBLOCK "TINYGAN_THIN_KBLOCK"
     void *aligned_malloc "tinygan_aligned_malloc"(size_t bytes)
     void aligned_free "tinygan_aligned_free"(void *aligned)
     void microkernel_f32 "tinygan_microkernel_f32"(
@@ -81,6 +81,14 @@ cdef extern from "gemm_microkernel.h" nogil:
         Py_ssize_t coef_cs, const float *src, Py_ssize_t src_rs, float *out, Py_ssize_t out_rs,
         Py_ssize_t out_cs)
     void thin_f64 "tinygan_thin_f64"(
+        Py_ssize_t rows, Py_ssize_t k, Py_ssize_t length, const double *coef,
+        Py_ssize_t coef_rs, Py_ssize_t coef_cs, const double *src, Py_ssize_t src_rs,
+        double *out, Py_ssize_t out_rs, Py_ssize_t out_cs)
+    void thin_long_f32 "tinygan_thin_f32_long_k"(
+        Py_ssize_t rows, Py_ssize_t k, Py_ssize_t length, const float *coef, Py_ssize_t coef_rs,
+        Py_ssize_t coef_cs, const float *src, Py_ssize_t src_rs, float *out, Py_ssize_t out_rs,
+        Py_ssize_t out_cs)
+    void thin_long_f64 "tinygan_thin_f64_long_k"(
         Py_ssize_t rows, Py_ssize_t k, Py_ssize_t length, const double *coef,
         Py_ssize_t coef_rs, Py_ssize_t coef_cs, const double *src, Py_ssize_t src_rs,
         double *out, Py_ssize_t out_rs, Py_ssize_t out_cs)
@@ -122,6 +130,57 @@ cdef inline Py_ssize_t ceil_div(Py_ssize_t value, Py_ssize_t divisor) noexcept n
 
 cdef inline Py_ssize_t round_up(Py_ssize_t value, Py_ssize_t multiple) noexcept nogil:
     return ceil_div(value, multiple) * multiple
+
+
+# Overflow-checked size arithmetic, for every size that feeds an allocation (see gemm()). The
+# compiler builtins test the carry of the one machine instruction; the portable versions test
+# with a division.
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define tinygan_size_mul_overflows(a, b, out) __builtin_mul_overflow((a), (b), (out))
+    #define tinygan_size_add_overflows(a, b, out) __builtin_add_overflow((a), (b), (out))
+    #else
+    static int tinygan_size_mul_overflows(Py_ssize_t a, Py_ssize_t b, Py_ssize_t *out)
+    {
+        if (a < 0 || b < 0 || (a != 0 && b > PY_SSIZE_T_MAX / a)) return 1;
+        *out = a * b;
+        return 0;
+    }
+    static int tinygan_size_add_overflows(Py_ssize_t a, Py_ssize_t b, Py_ssize_t *out)
+    {
+        if (a < 0 || b < 0 || b > PY_SSIZE_T_MAX - a) return 1;
+        *out = a + b;
+        return 0;
+    }
+    #endif
+    """
+    bint size_mul_overflows "tinygan_size_mul_overflows"(Py_ssize_t a, Py_ssize_t b,
+                                                         Py_ssize_t *out) noexcept nogil
+    bint size_add_overflows "tinygan_size_add_overflows"(Py_ssize_t a, Py_ssize_t b,
+                                                         Py_ssize_t *out) noexcept nogil
+    const Py_ssize_t PY_SSIZE_T_MAX
+
+
+cdef inline Py_ssize_t mul(Py_ssize_t a, Py_ssize_t b) except? -1:
+    """a * b, or OverflowError when it does not fit in a Py_ssize_t."""
+    cdef Py_ssize_t out
+    if size_mul_overflows(a, b, &out):
+        raise OverflowError("size overflow")
+    return out
+
+
+cdef inline Py_ssize_t add(Py_ssize_t a, Py_ssize_t b) except? -1:
+    """a + b, or OverflowError when it does not fit in a Py_ssize_t."""
+    cdef Py_ssize_t out
+    if size_add_overflows(a, b, &out):
+        raise OverflowError("size overflow")
+    return out
+
+
+cdef inline Py_ssize_t round_up_checked(Py_ssize_t value, Py_ssize_t multiple) except? -1:
+    """round_up, or OverflowError: value + multiple - 1 can itself overflow."""
+    return mul(add(value, multiple - 1) // multiple, multiple)
 
 
 cdef inline Py_ssize_t tile_cols(const real *typed) noexcept nogil:
@@ -323,7 +382,14 @@ cdef inline void thin(Py_ssize_t rows, Py_ssize_t k, Py_ssize_t length, const re
                       Py_ssize_t coef_rs, Py_ssize_t coef_cs, const real *src,
                       Py_ssize_t src_rs, real *out, Py_ssize_t out_rs,
                       Py_ssize_t out_cs) noexcept nogil:
-    if real is float:
+    if k > THIN_KBLOCK:  # a long sum: in blocks, added pairwise (gemm_microkernel.h, section 6)
+        if real is float:
+            thin_long_f32(rows, k, length, coef, coef_rs, coef_cs, src, src_rs, out, out_rs,
+                          out_cs)
+        else:
+            thin_long_f64(rows, k, length, coef, coef_rs, coef_cs, src, src_rs, out, out_rs,
+                          out_cs)
+    elif real is float:
         thin_f32(rows, k, length, coef, coef_rs, coef_cs, src, src_rs, out, out_rs, out_cs)
     else:
         thin_f64(rows, k, length, coef, coef_rs, coef_cs, src, src_rs, out, out_rs, out_cs)
@@ -537,7 +603,7 @@ def _split_along_k(a, b, transpose_a, transpose_b, k):
 
 
 def _round_up(value, multiple):
-    """round_up on Python integers, for sizes that must not overflow (see gemm below)."""
+    """round_up on Python integers (for _split_along_k)."""
     return -(-value // multiple) * multiple
 
 
@@ -567,10 +633,14 @@ def gemm(a, b, transpose_a=False, transpose_b=False):
     cdef Py_ssize_t nr = NR_F32 if is_float32 else NR_F64
 
     # Threads: no more than there is work for (MIN_MULTIPLY_ADDS_PER_THREAD each). Every size
-    # product in this function is taken on Python integers (m, n, k and out_shape are Python
-    # ints), never in C: with zero-stride (broadcast) operands each of m, n, k can be near 2**63
-    # with no memory behind it, and a product of them in Py_ssize_t would silently wrap around.
-    work = out_shape[0] * m * n * k if len(out_shape) == 3 else m * n * k
+    # product in this function is overflow-checked (mul, add, round_up_checked: Step 1): with
+    # zero-stride (broadcast) operands each of m, n, k can be near 2**63 with no memory behind
+    # it, and a plain product of them in Py_ssize_t would silently wrap around. A product that
+    # overflows is only ever "more work than any thread count": saturate it.
+    cdef Py_ssize_t work
+    if size_mul_overflows(batch, rows, &work) or size_mul_overflows(work, cols, &work) or \
+            size_mul_overflows(work, depth, &work):
+        work = PY_SSIZE_T_MAX
     cdef int num_threads = <int>max(1, min(_num_threads, work // MIN_MULTIPLY_ADDS_PER_THREAD))
 
     # Which loops: blocked, unless C is too thin to fill micro-tiles (see Step 5). A thin C
@@ -619,48 +689,55 @@ def gemm(a, b, transpose_a=False, transpose_b=False):
     # (A, B and C), not of the multiply-adds. Waking a thread costs tens of microseconds
     # (measured: 700x3 @ 3x300 took 35 us on one thread, 75 us on two), so a thread gets at
     # least MIN_ELEMENTS_PER_THIN_THREAD of them (1 MiB of float32).
+    cdef Py_ssize_t streamed
     if path != BLOCKED and path != DOT:
-        streamed = batch * (m * n + m * k + k * n)  # a Python int (see above)
+        # batch * (m*n + m*k + k*n), saturating (see above); each product is the size of an
+        # array that exists (C, op(A), op(B)), so only the sums and the batch can overflow
+        if (size_add_overflows(rows * cols, rows * depth, &streamed)
+                or size_add_overflows(streamed, depth * cols, &streamed)
+                or size_mul_overflows(streamed, batch, &streamed)):
+            streamed = PY_SSIZE_T_MAX
         num_threads = <int>max(1, min(_num_threads, streamed // MIN_ELEMENTS_PER_THIN_THREAD))
 
     # Workspace, each part a whole number of 64-byte lines so that every part starts aligned.
     # Blocked: one A block per thread, and one B panel per thread (batch-parallel) or a shared
     # one. Dot: one row of A per thread, and the columns of B. Thin: the copied operand, if any.
-    # The sizes are Python integers (they cannot overflow); only a total that fits in memory is
-    # converted to C. This is the check that protects memory: a wrapped size would allocate a
-    # few bytes that the loops then write far past.
-    kc = min(KC, k)
-    a_pack = _round_up(_round_up(min(MC, m), MR) * kc, 16)
-    b_pack = _round_up(_round_up(min(NC, n), nr) * kc, 16)
-    b_count = num_threads
-    if path == DOT:
-        a_pack = _round_up(k, 16)
-        b_pack = _round_up(k * n, 16)
-        b_count = 1
-    elif path != BLOCKED:
-        a_pack = 0
-        if path == THIN_SHORT_PACKED:
-            a_pack = _round_up(k * n, 16)
-        elif path == THIN_NARROW_PACKED:
-            a_pack = _round_up(k * m, 16)
-        b_pack = 0
-        b_count = 0
-    a_count = 1 if path >= THIN_SHORT else num_threads
-    workspace_bytes = (a_count * a_pack + b_count * b_pack) * cnp.PyArray_ITEMSIZE(a_array)
-    if workspace_bytes > sys.maxsize:
+    # This is the check that protects memory: every size is computed with overflow-checked
+    # arithmetic, because a size that wrapped around would allocate a few bytes that the loops
+    # then write far past (k = 768614336404564656, float64, 2 threads: 3 k * 8 = 2**64 + 128).
+    cdef Py_ssize_t kc = min(KC, depth)
+    cdef Py_ssize_t a_pack_size = 0, b_pack_size = 0, itemsize = cnp.PyArray_ITEMSIZE(a_array)
+    cdef Py_ssize_t a_pack_count = 1 if path >= THIN_SHORT else num_threads
+    cdef Py_ssize_t b_pack_count = num_threads
+    cdef Py_ssize_t workspace_bytes
+    try:
+        if path == BLOCKED:
+            a_pack_size = round_up_checked(round_up(min(MC, rows), MR) * kc, 16)
+            b_pack_size = round_up_checked(round_up(min(NC, cols), nr) * kc, 16)
+        elif path == DOT:
+            a_pack_size = round_up_checked(depth, 16)
+            b_pack_size = round_up_checked(mul(depth, cols), 16)
+            b_pack_count = 1
+        else:
+            if path == THIN_SHORT_PACKED:
+                a_pack_size = round_up_checked(mul(depth, cols), 16)
+            elif path == THIN_NARROW_PACKED:
+                a_pack_size = round_up_checked(mul(depth, rows), 16)
+            b_pack_count = 0
+        workspace_bytes = mul(add(mul(a_pack_count, a_pack_size), mul(b_pack_count, b_pack_size)),
+                              itemsize)
+    except OverflowError:
         raise MemoryError(
             f"gemm: {_describe(a.shape, transpose_a)} @ {_describe(b.shape, transpose_b)} would "
-            f"need {workspace_bytes} bytes of packing buffers, more than any address space"
-        )
-    cdef Py_ssize_t a_pack_size = a_pack, b_pack_size = b_pack
-    cdef int a_pack_count = a_count, b_pack_count = b_count
+            "need more bytes of packing buffers than any address space holds"
+        ) from None
     cdef char *workspace = <char *>aligned_malloc(<size_t>workspace_bytes)
     if workspace == NULL:
         raise MemoryError(
             f"gemm: {_describe(a.shape, transpose_a)} @ {_describe(b.shape, transpose_b)}: "
             f"could not allocate {workspace_bytes} bytes of packing buffers"
         )
-    cdef char *b_packs = workspace + a_pack_count * a_pack_size * cnp.PyArray_ITEMSIZE(a_array)
+    cdef char *b_packs = workspace + a_pack_count * a_pack_size * itemsize  # < workspace_bytes
 
     cdef char *a_data = <char *>cnp.PyArray_DATA(a_array)
     cdef char *b_data = <char *>cnp.PyArray_DATA(b_array)

@@ -431,6 +431,17 @@ TINYGAN_DEFINE_DOT(tinygan_dot_f64, double)
  *    in L1/L2.
  */
 #define TINYGAN_THIN_CHUNK 512
+#define TINYGAN_THIN_KBLOCK 128 /* steps of k summed in registers before a pairwise add */
+/* The long-k kernels are kept out of GCC's interprocedural optimisations (noipa): otherwise its
+ * cloning budget goes to them, and the short-k kernels lose their call-site specialisations
+ * (measured: a 256x1 @ 1x128 product took 7 us instead of 3.5). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define TINYGAN_NOINLINE static __attribute__((noipa))
+#elif defined(__GNUC__)
+#define TINYGAN_NOINLINE static __attribute__((noinline))
+#else
+#define TINYGAN_NOINLINE static
+#endif
 #if TINYGAN_SIMD_BYTES == 64
 #define TINYGAN_THIN_ACCUMULATORS 16 /* 32 vector registers: 16 accumulators + loads */
 #else
@@ -444,7 +455,6 @@ TINYGAN_DEFINE_DOT(tinygan_dot_f64, double)
  * blocks' sums are added pairwise (TINYGAN_PAIRWISE_PUSH, in a small array on the stack): the
  * error then grows with KBLOCK + log2(k / KBLOCK), not with k. A k of at most one block -- the
  * usual case -- takes exactly the loop it always did. */
-#define TINYGAN_THIN_KBLOCK 128
 #define TINYGAN_ADD_TILE(into, term)                                                          \
     do {                                                                                      \
         for (int r_ = 0; r_ < (int)(sizeof(into) / sizeof((into)[0])); r_++)                  \
@@ -452,23 +462,30 @@ TINYGAN_DEFINE_DOT(tinygan_dot_f64, double)
                 (into)[r_][u_] += (term)[r_][u_];                                             \
     } while (0)
 
-/* One group of R rows of out over `length` elements. U vectors per strip, then the tail one
- * vector (possibly partial) at a time. */
-#define TINYGAN_DEFINE_THIN_ROWS(NAME, REAL, VEC, VLEN, R)                                    \
+/* The same for a long k (> TINYGAN_THIN_KBLOCK): k in blocks, the blocks' sums added pairwise.
+ * Functions of their own, with a driver of their own (TINYGAN_DEFINE_THIN), so the short-k
+ * kernels below stay exactly as they were: small frames, tight code. */
+#define TINYGAN_DEFINE_THIN_ROWS_LONG(NAME, REAL, VEC, VLEN, R)                                    \
     typedef struct { VEC v[R][(TINYGAN_THIN_ACCUMULATORS / (R)) > 4 ? 4                       \
                               : (TINYGAN_THIN_ACCUMULATORS / (R)) < 1 ? 1                     \
                               : (TINYGAN_THIN_ACCUMULATORS / (R))]; } NAME##_tile;            \
     typedef struct { VEC v[R][1]; } NAME##_tail;                                              \
-    static void NAME(ptrdiff_t k, ptrdiff_t length, const REAL *coef, ptrdiff_t coef_rs,      \
-                     ptrdiff_t coef_cs, const REAL *src, ptrdiff_t src_rs, REAL *out,         \
-                     ptrdiff_t out_rs, ptrdiff_t out_cs)                                      \
+    TINYGAN_NOINLINE void NAME(ptrdiff_t k, ptrdiff_t length, const REAL *coef,              \
+                               ptrdiff_t coef_rs, ptrdiff_t coef_cs, const REAL *src,         \
+                               ptrdiff_t src_rs, REAL *out, ptrdiff_t out_rs,                 \
+                               ptrdiff_t out_cs)                                              \
     {                                                                                         \
         enum { U = (TINYGAN_THIN_ACCUMULATORS / (R)) > 4 ? 4                                  \
                    : (TINYGAN_THIN_ACCUMULATORS / (R)) < 1 ? 1                                \
                    : (TINYGAN_THIN_ACCUMULATORS / (R)) };                                     \
-        const ptrdiff_t kblock = k > TINYGAN_THIN_KBLOCK ? TINYGAN_THIN_KBLOCK : k;           \
-        NAME##_tile tile_levels[64]; /* pairwise sums of blocks (only used when k > kblock) */ \
-        NAME##_tail tail_levels[64];                                                          \
+        const ptrdiff_t kblock = k > TINYGAN_THIN_KBLOCK ? TINYGAN_THIN_KBLOCK : k > 0 ? k : 1; \
+        /* The pairwise sums of blocks: as many levels as the block count has bits (1 for   */ \
+        /* the usual k <= kblock), so the stack frame stays small for small products.      */ \
+        const uint64_t block_count = (uint64_t)((k + kblock - 1) / kblock);                   \
+        int levels = 1;                                                                       \
+        while (levels < 64 && (block_count >> levels) != 0) levels++;                         \
+        NAME##_tile tile_levels[levels];                                                      \
+        NAME##_tail tail_levels[levels];                                                      \
         ptrdiff_t l = 0;                                                                      \
         for (; l + U * (VLEN) <= length; l += U * (VLEN)) {                                   \
             VEC acc[R][U];                                                                    \
@@ -499,7 +516,7 @@ TINYGAN_DEFINE_DOT(tinygan_dot_f64, double)
             }                                                                                 \
             if (blocks) { /* acc = the sum of the filled levels */                            \
                 memset(acc, 0, sizeof acc);                                                   \
-                for (int lvl = 0; lvl < 64; lvl++)                                            \
+                for (int lvl = 0; lvl < levels; lvl++)                                        \
                     if ((blocks >> lvl) & 1) TINYGAN_ADD_TILE(acc, tile_levels[lvl].v);       \
             }                                                                                 \
             /* Stores go through copies of the accumulators: taking the address of acc     */ \
@@ -539,7 +556,7 @@ TINYGAN_DEFINE_DOT(tinygan_dot_f64, double)
             }                                                                                 \
             if (blocks) {                                                                     \
                 memset(acc, 0, sizeof acc);                                                   \
-                for (int lvl = 0; lvl < 64; lvl++)                                            \
+                for (int lvl = 0; lvl < levels; lvl++)                                        \
                     if ((blocks >> lvl) & 1) TINYGAN_ADD_TILE(acc, tail_levels[lvl].v);       \
             }                                                                                 \
             for (ptrdiff_t j = 0; j < width; j++)                                             \
@@ -547,9 +564,68 @@ TINYGAN_DEFINE_DOT(tinygan_dot_f64, double)
                     out[r * out_rs + (l + j) * out_cs] = acc[r][0][j];                        \
         }                                                                                     \
     }
+/* One group of R rows of out over `length` elements. U vectors per strip, then the tail one
+ * vector (possibly partial) at a time. */
+#define TINYGAN_DEFINE_THIN_ROWS(NAME, REAL, VEC, VLEN, R)                                    \
+    static void NAME(ptrdiff_t k, ptrdiff_t length, const REAL *coef, ptrdiff_t coef_rs,      \
+                     ptrdiff_t coef_cs, const REAL *src, ptrdiff_t src_rs, REAL *out,         \
+                     ptrdiff_t out_rs, ptrdiff_t out_cs)                                      \
+    {                                                                                         \
+        enum { U = (TINYGAN_THIN_ACCUMULATORS / (R)) > 4 ? 4                                  \
+                   : (TINYGAN_THIN_ACCUMULATORS / (R)) < 1 ? 1                                \
+                   : (TINYGAN_THIN_ACCUMULATORS / (R)) };                                     \
+        ptrdiff_t l = 0;                                                                      \
+        for (; l + U * (VLEN) <= length; l += U * (VLEN)) {                                   \
+            VEC acc[R][U];                                                                    \
+            _Pragma("GCC unroll 8") for (int r = 0; r < (R); r++)                             \
+                _Pragma("GCC unroll 4") for (int u = 0; u < U; u++) acc[r][u] = (VEC){0};     \
+            for (ptrdiff_t p = 0; p < k; p++) {                                               \
+                VEC s[U];                                                                     \
+                _Pragma("GCC unroll 4") for (int u = 0; u < U; u++) { /* unaligned, in place */ \
+                    VEC v;                                                                    \
+                    memcpy(&v, src + p * src_rs + l + u * (VLEN), sizeof v);                  \
+                    s[u] = v;                                                                 \
+                }                                                                             \
+                _Pragma("GCC unroll 8") for (int r = 0; r < (R); r++) {                       \
+                    const REAL c = coef[r * coef_rs + p * coef_cs]; /* broadcast by c * s */  \
+                    _Pragma("GCC unroll 4") for (int u = 0; u < U; u++) acc[r][u] += c * s[u]; \
+                }                                                                             \
+            }                                                                                 \
+            /* Stores go through copies of the accumulators: taking the address of acc     */ \
+            /* itself (for memcpy) would make the compiler keep it in memory, not registers. */ \
+            if (out_cs == 1) { /* rows of out contiguous: whole-vector stores */              \
+                _Pragma("GCC unroll 8") for (int r = 0; r < (R); r++)                         \
+                    _Pragma("GCC unroll 4") for (int u = 0; u < U; u++) {                     \
+                        VEC v = acc[r][u];                                                    \
+                        memcpy(out + r * out_rs + l + u * (VLEN), &v, sizeof v);              \
+                    }                                                                         \
+            } else { /* out is C^T: element by element, each C row's entries adjacent */      \
+                _Pragma("GCC unroll 4") for (int u = 0; u < U; u++)                           \
+                    for (int j = 0; j < (VLEN); j++)                                          \
+                        _Pragma("GCC unroll 8") for (int r = 0; r < (R); r++)                 \
+                            out[r * out_rs + (l + u * (VLEN) + j) * out_cs] = acc[r][u][j];   \
+            }                                                                                 \
+        }                                                                                     \
+        for (; l < length; l += (VLEN)) { /* the tail: one vector, maybe partial */           \
+            ptrdiff_t width = length - l < (VLEN) ? length - l : (VLEN);                      \
+            VEC acc[R];                                                                       \
+            for (int r = 0; r < (R); r++) acc[r] = (VEC){0};                                  \
+            for (ptrdiff_t p = 0; p < k; p++) {                                               \
+                VEC s = (VEC){0};                                                             \
+                memcpy(&s, src + p * src_rs + l, width * sizeof(REAL));                       \
+                for (int r = 0; r < (R); r++)                                                 \
+                    acc[r] += coef[r * coef_rs + p * coef_cs] * s;                            \
+            }                                                                                 \
+            for (ptrdiff_t j = 0; j < width; j++)                                             \
+                for (int r = 0; r < (R); r++)                                                 \
+                    out[r * out_rs + (l + j) * out_cs] = acc[r][j];                           \
+        }                                                                                     \
+    }
 /* TINYGAN_ADD_TILE on the struct wrappers of the pairwise sum (arrays cannot be assigned). */
 #define TINYGAN_ADD_TILE_S(into, term) TINYGAN_ADD_TILE((into).v, (term).v)
-#else /* portable scalar version, same contract */
+#else /* portable scalar version, same contract (one running sum: no long-k variant) */
+#define TINYGAN_DEFINE_THIN_ROWS_LONG(NAME, REAL, VEC, VLEN, R)                               \
+    TINYGAN_DEFINE_THIN_ROWS(NAME, REAL, VEC, VLEN, R)
 #define TINYGAN_DEFINE_THIN_ROWS(NAME, REAL, VEC, VLEN, R)                                    \
     static void NAME(ptrdiff_t k, ptrdiff_t length, const REAL *coef, ptrdiff_t coef_rs,      \
                      ptrdiff_t coef_cs, const REAL *src, ptrdiff_t src_rs, REAL *out,         \
@@ -565,13 +641,10 @@ TINYGAN_DEFINE_DOT(tinygan_dot_f64, double)
     }
 #endif
 
-/* The whole thin product: chunks along l, and in each chunk the rows in groups of 8/4/2/1. */
-#define TINYGAN_DEFINE_THIN(NAME, REAL, VEC, VLEN)                                            \
-    TINYGAN_DEFINE_THIN_ROWS(NAME##_rows8, REAL, VEC, VLEN, 8)                                \
-    TINYGAN_DEFINE_THIN_ROWS(NAME##_rows4, REAL, VEC, VLEN, 4)                                \
-    TINYGAN_DEFINE_THIN_ROWS(NAME##_rows2, REAL, VEC, VLEN, 2)                                \
-    TINYGAN_DEFINE_THIN_ROWS(NAME##_rows1, REAL, VEC, VLEN, 1)                                \
-    static void NAME(ptrdiff_t rows, ptrdiff_t k, ptrdiff_t length, const REAL *coef,         \
+/* One driver per set of row kernels BASE_rows8..1 SUFFIX: SUFFIX is empty for the short-k
+ * kernels, _long for the long-k ones. */
+#define TINYGAN_DEFINE_THIN_DRIVER(NAME, BASE, REAL, SUFFIX, LINKAGE)                         \
+    LINKAGE void NAME(ptrdiff_t rows, ptrdiff_t k, ptrdiff_t length, const REAL *coef,         \
                      ptrdiff_t coef_rs, ptrdiff_t coef_cs, const REAL *src, ptrdiff_t src_rs, \
                      REAL *out, ptrdiff_t out_rs, ptrdiff_t out_cs)                           \
     {                                                                                         \
@@ -581,23 +654,38 @@ TINYGAN_DEFINE_DOT(tinygan_dot_f64, double)
             REAL *o = out + l * out_cs;                                                       \
             ptrdiff_t r = 0;                                                                  \
             for (; r + 8 <= rows; r += 8)                                                     \
-                NAME##_rows8(k, len, coef + r * coef_rs, coef_rs, coef_cs, s, src_rs,         \
-                             o + r * out_rs, out_rs, out_cs);                                 \
+                BASE##_rows8##SUFFIX(k, len, coef + r * coef_rs, coef_rs, coef_cs, s, src_rs, \
+                                     o + r * out_rs, out_rs, out_cs);                         \
             if (rows - r >= 4) {                                                              \
-                NAME##_rows4(k, len, coef + r * coef_rs, coef_rs, coef_cs, s, src_rs,         \
-                             o + r * out_rs, out_rs, out_cs);                                 \
+                BASE##_rows4##SUFFIX(k, len, coef + r * coef_rs, coef_rs, coef_cs, s, src_rs, \
+                                     o + r * out_rs, out_rs, out_cs);                         \
                 r += 4;                                                                       \
             }                                                                                 \
             if (rows - r >= 2) {                                                              \
-                NAME##_rows2(k, len, coef + r * coef_rs, coef_rs, coef_cs, s, src_rs,         \
-                             o + r * out_rs, out_rs, out_cs);                                 \
+                BASE##_rows2##SUFFIX(k, len, coef + r * coef_rs, coef_rs, coef_cs, s, src_rs, \
+                                     o + r * out_rs, out_rs, out_cs);                         \
                 r += 2;                                                                       \
             }                                                                                 \
             if (rows - r >= 1)                                                                \
-                NAME##_rows1(k, len, coef + r * coef_rs, coef_rs, coef_cs, s, src_rs,         \
-                             o + r * out_rs, out_rs, out_cs);                                 \
+                BASE##_rows1##SUFFIX(k, len, coef + r * coef_rs, coef_rs, coef_cs, s, src_rs, \
+                                     o + r * out_rs, out_rs, out_cs);                         \
         }                                                                                     \
     }
+
+/* The whole thin product: chunks along l, and in each chunk the rows in groups of 8/4/2/1.
+ * NAME is the kernel for k <= TINYGAN_THIN_KBLOCK (the original one, unchanged, so the compiler
+ * specialises it as before); NAME_long_k sums a longer k pairwise. gemm.pyx picks one by k. */
+#define TINYGAN_DEFINE_THIN(NAME, REAL, VEC, VLEN)                                            \
+    TINYGAN_DEFINE_THIN_ROWS(NAME##_rows8, REAL, VEC, VLEN, 8)                                \
+    TINYGAN_DEFINE_THIN_ROWS(NAME##_rows4, REAL, VEC, VLEN, 4)                                \
+    TINYGAN_DEFINE_THIN_ROWS(NAME##_rows2, REAL, VEC, VLEN, 2)                                \
+    TINYGAN_DEFINE_THIN_ROWS(NAME##_rows1, REAL, VEC, VLEN, 1)                                \
+    TINYGAN_DEFINE_THIN_DRIVER(NAME, NAME, REAL, , static)                                    \
+    TINYGAN_DEFINE_THIN_ROWS_LONG(NAME##_rows8_long, REAL, VEC, VLEN, 8)                      \
+    TINYGAN_DEFINE_THIN_ROWS_LONG(NAME##_rows4_long, REAL, VEC, VLEN, 4)                      \
+    TINYGAN_DEFINE_THIN_ROWS_LONG(NAME##_rows2_long, REAL, VEC, VLEN, 2)                      \
+    TINYGAN_DEFINE_THIN_ROWS_LONG(NAME##_rows1_long, REAL, VEC, VLEN, 1)                      \
+    TINYGAN_DEFINE_THIN_DRIVER(NAME##_long_k, NAME, REAL, _long, TINYGAN_NOINLINE)
 #if defined(__GNUC__)
 TINYGAN_DEFINE_THIN(tinygan_thin_f32, float, vf32, TINYGAN_VLEN_F32)
 TINYGAN_DEFINE_THIN(tinygan_thin_f64, double, vf64, TINYGAN_VLEN_F64)
