@@ -686,3 +686,16 @@ def test_tensors_hash_by_identity_and_work_as_keys_after_comparisons_exist():
     model(tg.tensor([[1.0, 2.0]])).sum().backward()
     optimizer.step()
     assert all(p in optimizer.state for p in model.parameters())
+
+
+@pytest.mark.parametrize("slope", [0.0, 0.01, 0.2, 1 / 3, 0.5, 0.999, 1.0, 1.5, -0.5])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_leaky_relu_backward_without_branches_equals_the_select(slope, dtype):
+    from tinygan.engine import _leaky_relu_grad_of
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 33)).astype(dtype)
+    x[0, :5] = 0.0  # the kink: x = 0 takes the slope, as in the forward's x > 0
+    g = rng.standard_normal((64, 33)).astype(dtype)
+    expected = np.where(x > 0, g, g * dtype(slope))
+    assert np.array_equal(_leaky_relu_grad_of(x, g, slope), expected)
