@@ -243,7 +243,7 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     demo_parser = commands.add_parser("demo", help="gradient-check and train a GAN on ring8")
-    demo_parser.add_argument("--steps", type=int, default=6000)
+    demo_parser.add_argument("--steps", type=int, default=10000)
     demo_parser.add_argument("--seed", type=int, default=0)
     demo_parser.add_argument("--out", default=os.path.join("runs", "demo"))
     demo_parser.add_argument("--min-modes", type=int, default=6,
