@@ -36,7 +36,7 @@ import numpy as np
 from cython.parallel cimport prange, threadid
 from cython cimport floating
 
-from .conv_numpy import (check_col2im, check_conv2d, check_conv2d_grad_input,
+from .conv_checks import (check_col2im, check_conv2d, check_conv2d_grad_input,
                          check_conv2d_grad_weight, check_im2col)
 from .gemm import gemm as _gemm
 from .gemm import get_num_threads as _gemm_threads
@@ -63,7 +63,7 @@ def _check_windows(what, rows, columns, N, C, H, W, scratch_rows, scratch_column
                    sH, sW, pH, pW, H_out, W_out, threads):
     """Refuse any geometry under which the loops below would step outside an array.
 
-    conv2d and its gradients call these helpers only after conv_numpy's checks, so this never
+    conv2d and its gradients call these helpers only after conv_checks.py's checks, so this never
     fires for them; it guards the helpers themselves, which Python code can also call, with
     any integers. The arguments are deliberately untyped: every product and sum below is taken
     on Python integers, which cannot overflow. (Typed as Py_ssize_t, sizes near 2**62 would

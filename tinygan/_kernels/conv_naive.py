@@ -14,7 +14,7 @@ the loops need no "is this pixel in the padding?" tests.
 
 import numpy as np
 
-from .conv_numpy import (
+from .conv_checks import (
     check_col2im,
     check_conv2d,
     check_conv2d_grad_input,

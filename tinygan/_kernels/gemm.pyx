@@ -49,7 +49,8 @@ cimport numpy as cnp
 from cython.parallel cimport prange, threadid
 from libc.string cimport memset
 
-from .gemm_numpy import _check_gemm_args, _describe
+from .gemm_checks import check_gemm_args
+from .gemm_checks import describe as _describe
 
 cnp.import_array()
 
@@ -615,7 +616,7 @@ def gemm(a, b, transpose_a=False, transpose_b=False):
     ``transpose_b`` swap the last two axes of that operand first. Raises TypeError/ValueError,
     before touching any memory, when the operands do not fit together.
     """
-    m, k, n, out_shape = _check_gemm_args(a, b, transpose_a, transpose_b)
+    m, k, n, out_shape = check_gemm_args(a, b, transpose_a, transpose_b)
     cdef cnp.ndarray a_array = readable(a)
     cdef cnp.ndarray b_array = readable(b)
     cdef cnp.ndarray c_array = np.empty(out_shape, dtype=a_array.dtype)

@@ -11,7 +11,7 @@ every multiply-add is a Python statement, a few million per second, so keep the 
 
 import numpy as np
 
-from .gemm_numpy import _check_gemm_args
+from .gemm_checks import check_gemm_args
 
 
 def gemm(a, b, transpose_a=False, transpose_b=False):
@@ -21,7 +21,7 @@ def gemm(a, b, transpose_a=False, transpose_b=False):
     operand is shared by every product of the batch); ``transpose_a`` / ``transpose_b`` swap the
     last two axes of that operand first.
     """
-    m, k, n, out_shape = _check_gemm_args(a, b, transpose_a, transpose_b)
+    m, k, n, out_shape = check_gemm_args(a, b, transpose_a, transpose_b)
     c = np.zeros(out_shape, dtype=a.dtype)
     batch = out_shape[0] if len(out_shape) == 3 else 1
     for item in range(batch):
