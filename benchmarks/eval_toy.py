@@ -41,12 +41,11 @@ def main():
     args = parser.parse_args()
     out = Path(args.out or tempfile.mkdtemp(prefix="eval_toy-"))
     defaults = runs.TrainConfig()
-    resolved = defaults.resolved()
-    print(f"tinygan eval_toy: defaults of `tinygan train` ({defaults.steps} steps, batch "
-          f"{defaults.batch_size}, lr {resolved.lr} decaying from {defaults.lr_decay_start} of "
-          f"the steps, {defaults.layers}x{defaults.hidden} MLPs, "
-          f"z_dim {defaults.z_dim}, loss {defaults.loss}, pack {defaults.pack}); "
-          f"{kernels.get_num_threads()} threads, {kernels.active()} kernels; runs in {out}\n")
+    r = defaults.resolved()
+    print(f"tinygan eval_toy: defaults of `tinygan train` ({r.steps} steps, batch {r.batch_size}, "
+          f"lr {r.lr} decaying from {r.lr_decay_start} of the steps, {r.layers}x{r.hidden} MLPs, "
+          f"z_dim {r.z_dim}, loss {r.loss}, pack {r.pack}); {kernels.get_num_threads()} "
+          f"threads, {kernels.active()} kernels; runs in {out}\n")
     failures = []
     for name in args.data:
         rows = []
