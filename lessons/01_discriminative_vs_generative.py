@@ -23,7 +23,7 @@ import tinygan.functional as F
 from tinygan import optim
 from tinygan.lesson import Lesson
 
-lesson = Lesson(__file__, "discriminative p(y|x) vs generative p(x|y)")
+lesson = Lesson("01_discriminative_vs_generative", "discriminative p(y|x) vs generative p(x|y)")
 rng = tinygan.manual_seed(lesson.seed)
 
 # %% [markdown]

@@ -17,7 +17,7 @@ import numpy as np
 import tinygan
 from tinygan.lesson import Lesson
 
-lesson = Lesson(__file__, "autograd: the backward pass and its gradient check")
+lesson = Lesson("02_autograd_and_gradcheck", "autograd: the backward pass and its gradient check")
 
 # %% [markdown]
 # ## 1. A small expression and its graph

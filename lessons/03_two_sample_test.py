@@ -23,7 +23,7 @@ import tinygan
 from tinygan.lesson import Lesson
 from tinygan.metrics.two_sample import binomial_tail, classifier_two_sample_test
 
-lesson = Lesson(__file__, "a classifier as a two-sample test")
+lesson = Lesson("03_two_sample_test", "a classifier as a two-sample test")
 rng = tinygan.manual_seed(lesson.seed)
 
 

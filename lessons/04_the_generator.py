@@ -25,7 +25,7 @@ import tinygan
 from tinygan import datasets, models, optim, plot
 from tinygan.lesson import Lesson
 
-lesson = Lesson(__file__, "the generator G(z): noise in, samples out")
+lesson = Lesson("04_the_generator", "the generator G(z): noise in, samples out")
 p_data = datasets.mixture_1d(means=(-2.0, 2.0), std=0.5)
 
 

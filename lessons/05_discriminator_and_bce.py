@@ -29,7 +29,7 @@ import tinygan.functional as F
 from tinygan import datasets, gan, models, optim, plot
 from tinygan.lesson import Lesson
 
-lesson = Lesson(__file__, "the discriminator D(x) and the BCE loss")
+lesson = Lesson("05_discriminator_and_bce", "the discriminator D(x) and the BCE loss")
 
 # %% [markdown]
 # ## 1. -V(D, G) on a batch is BCE with labels 1 (real) and 0 (fake)

@@ -33,7 +33,7 @@ import tinygan
 from tinygan import datasets, gan, models, optim
 from tinygan.lesson import Lesson
 
-lesson = Lesson(__file__, "the minimax game and D*(x) = p_data / (p_data + p_g)")
+lesson = Lesson("06_minimax_and_optimal_d", "the minimax game and D*(x) = p_data / (p_data + p_g)")
 p_data = datasets.mixture_1d(means=(-1.5, 1.5), std=0.6, name="p_data")
 p_g = datasets.mixture_1d(means=(0.0,), std=1.2, name="p_g")  # a fixed G that is wrong
 

@@ -24,7 +24,7 @@ import tinygan
 from tinygan import datasets, gan, models, plot
 from tinygan.lesson import Lesson
 
-lesson = Lesson(__file__, "Training a GAN: Step 1 trains D, Step 2 trains G")
+lesson = Lesson("07_training_order", "Training a GAN: Step 1 trains D, Step 2 trains G")
 STEPS = 600 if lesson.fast else 2000
 BATCH = 64 if lesson.fast else 128
 D_STEPS = 2  # k: D updates per G update (Goodfellow et al.'s Algorithm 1)

@@ -28,7 +28,8 @@ import tinygan
 from tinygan import datasets, gan, models, plot
 from tinygan.lesson import Lesson
 
-lesson = Lesson(__file__, "Diminished gradients: saturating vs non-saturating G loss")
+lesson = Lesson("08_diminished_gradients",
+                "Diminished gradients: saturating vs non-saturating G loss")
 D_CHECKPOINTS = (0, 20, 50, 100, 200, 400) if lesson.fast else (0, 10, 20, 50, 100, 200, 300, 400)
 ROUNDS = 300 if lesson.fast else 800
 LR = 1e-3  # Adam's, for D

@@ -25,7 +25,7 @@ import tinygan
 from tinygan import datasets, gan, metrics, models, plot
 from tinygan.lesson import Lesson
 
-lesson = Lesson(__file__, "Mode collapse on the ring of 8 Gaussians, and PacGAN packing")
+lesson = Lesson("09_mode_collapse", "Mode collapse on the ring of 8 Gaussians, and PacGAN packing")
 STEPS = 400 if lesson.fast else 1500
 SEEDS = (lesson.seed,) if lesson.fast else (lesson.seed, lesson.seed + 1, lesson.seed + 2)
 EVERY = STEPS // 8  # how often modes are counted

@@ -23,7 +23,8 @@ import tinygan
 from tinygan import datasets, gan, metrics, models, plot
 from tinygan.lesson import Lesson
 
-lesson = Lesson(__file__, "Non-convergence: the bilinear game, and a hyper-parameter sweep")
+lesson = Lesson("10_non_convergence",
+                "Non-convergence: the bilinear game, and a hyper-parameter sweep")
 ETA = 0.1  # the step size of the bilinear game
 ROUNDS = 300 if lesson.fast else 1000
 

@@ -29,7 +29,7 @@ from tinygan import datasets, gan, models, plot
 from tinygan.lesson import Lesson
 from tinygan.metrics import mmd
 
-lesson = Lesson(__file__, "Wasserstein GAN: a critic that measures distance")
+lesson = Lesson("11_wasserstein", "Wasserstein GAN: a critic that measures distance")
 THETAS = (1.0, 4.0) if lesson.fast else (0.5, 1.0, 2.0, 4.0)
 CRITIC_STEPS = 250 if lesson.fast else 400
 BATCH = 128

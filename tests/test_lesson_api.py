@@ -61,3 +61,15 @@ def test_inside_a_jupyter_kernel_the_kernels_flags_are_ignored(tmp_path, monkeyp
     with pytest.raises(SystemExit) as exit_info:  # a failed claim still stops the notebook
         lesson.finish()
     assert exit_info.value.code == 1
+
+
+def test_a_lesson_named_without_a_path_writes_beside_the_running_script(tmp_path, monkeypatch):
+    # in a notebook (no __file__, no script) the folder is the working one
+    monkeypatch.setattr("sys.argv", ["ipykernel_launcher"])
+    monkeypatch.chdir(tmp_path)
+    lesson = Lesson("07_training_order", "t", argv=[])
+    assert lesson.out == str(tmp_path / "out" / "07_training_order")
+    # run as `python lessons/07_training_order.py`: beside the script
+    monkeypatch.setattr("sys.argv", [str(tmp_path / "lessons" / "07_training_order.py")])
+    lesson = Lesson("07_training_order", "t", argv=[])
+    assert lesson.out == str(tmp_path / "lessons" / "out" / "07_training_order")

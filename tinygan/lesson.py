@@ -4,7 +4,7 @@ A lesson (``lessons/NN_name.py``) states a claim of the lecture, measures it, an
 
     from tinygan.lesson import Lesson
 
-    lesson = Lesson(__file__, "D*(x) = p_data / (p_data + p_g)")    # parses --fast, --out, --seed
+    lesson = Lesson("06_minimax", "D*(x) = p_data / (p_data + p_g)")  # parses --fast, --out, --seed
     steps = 200 if lesson.fast else 2000
     ...
     lesson.check("D(x) at the crossing point", d_at_crossing, expected=0.5, tol=0.05,
@@ -37,9 +37,15 @@ class Lesson:
     """One lesson run: its settings (``fast``, ``out``, ``seed``) and the claims it checked."""
 
     def __init__(self, script, title, argv=None):
+        """``script``: the lesson's name ("07_training_order") or its path (``__file__``).
+
+        Lessons pass their name, because a notebook opened from the script (jupytext) has no
+        ``__file__``. The default output folder is ``out/<name>`` beside the running script, or
+        beside the notebook (the kernel's working folder) when there is no script.
+        """
         self.name = os.path.splitext(os.path.basename(script))[0]
         self.title = title
-        parser = argparse.ArgumentParser(prog=os.path.basename(script), description=title)
+        parser = argparse.ArgumentParser(prog=self.name + ".py", description=title)
         parser.add_argument("--fast", action="store_true",
                             help="smaller data and fewer steps (what the tests run)")
         parser.add_argument("--out", default=None, help="folder for the figures")
@@ -47,7 +53,7 @@ class Lesson:
         args = parser.parse_args(_lesson_argv(argv))
         self.fast = args.fast
         self.seed = args.seed
-        default_out = os.path.join(os.path.dirname(os.path.abspath(script)), "out", self.name)
+        default_out = os.path.join(_lesson_folder(script), "out", self.name)
         self.out = os.path.abspath(args.out or default_out)
         os.makedirs(self.out, exist_ok=True)
         self.claims = []
@@ -130,6 +136,15 @@ class Lesson:
         mark = "pass" if passed else "FAIL"
         print(f"   [{mark}] {claim}: measured {measured}, wanted {wanted}"
               + (f" ({why})" if why else ""))
+
+
+def _lesson_folder(script):
+    """The folder of the lesson: of ``script`` when it is a path, else of the running script
+    (``python lessons/NN_name.py``), else the working folder (a notebook's kernel)."""
+    if os.path.dirname(script) or script.endswith(".py"):
+        return os.path.dirname(os.path.abspath(script))
+    main = sys.argv[0] if sys.argv and sys.argv[0].endswith(".py") else ""
+    return os.path.dirname(os.path.abspath(main)) if main else os.getcwd()
 
 
 def _lesson_argv(argv):
