@@ -354,7 +354,25 @@ def test_ctrl_c_finishes_the_step_saves_and_stops(tmp_path):
                 os.kill(os.getpid(), signal.SIGINT)
             yield tinygan.randn(32, 2)
 
-    with pytest.raises(KeyboardInterrupt, match="interrupted after step 7; checkpoint saved"):
-        _fit(tmp_path, 20, data=interrupting(), checkpoint_every=100)
-    assert gan.load_checkpoint(str(tmp_path / "ck.npz"))["step"] == 7
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    # Python's own Ctrl-C handler, as in a terminal (under nohup, as in CI, SIGINT is ignored,
+    # and fit leaves it ignored)
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt, match="interrupted after step 7; checkpoint saved"):
+            _fit(tmp_path, 20, data=interrupting(), checkpoint_every=100)
+        assert gan.load_checkpoint(str(tmp_path / "ck.npz"))["step"] == 7
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+
+def test_fit_leaves_an_ignored_ctrl_c_ignored(tmp_path):
+    import signal
+
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as under nohup
+    try:
+        _fit(tmp_path, 2)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)

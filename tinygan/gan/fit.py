@@ -259,7 +259,8 @@ def _array(value):
 class _DeferredInterrupt:
     """Inside ``with``: Ctrl-C sets ``requested`` instead of interrupting a step half-way (a
     checkpoint taken after D's update but before G's could not be resumed exactly). A second
-    Ctrl-C interrupts at once. Outside the main thread signals cannot be caught: no deferral."""
+    Ctrl-C interrupts at once. Outside the main thread signals cannot be caught: no deferral;
+    where SIGINT is ignored (nohup) it stays ignored."""
 
     def __init__(self):
         self.requested = False
@@ -271,6 +272,9 @@ class _DeferredInterrupt:
         self.requested = True
 
     def __enter__(self):
+        self._previous = None
+        if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+            return self  # Ctrl-C is ignored here (nohup, a background job): keep it so
         try:
             self._previous = signal.signal(signal.SIGINT, self._handler)
         except ValueError:  # not the main thread
