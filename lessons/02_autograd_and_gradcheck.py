@@ -178,4 +178,6 @@ lesson.figure("error_vs_eps.png", draw_v, size=5,
               title="the V of central differences (dotted: u^(1/3))")
 
 # %%
-lesson.finish()
+failed = lesson.summary()  # the table of claims above, also written to claims.json
+if failed:  # a claim did not hold: the lesson fails (exit code 1) and says which
+    raise SystemExit(f"{lesson.name}: these claims did not hold: {'; '.join(failed)}")

@@ -155,4 +155,6 @@ lesson.figure("power.png", draw_power, size=5, title="power of the classifier tw
 # differences: "D is at chance" on a small batch is weak evidence that p_g = p_data.
 
 # %%
-lesson.finish()
+failed = lesson.summary()  # the table of claims above, also written to claims.json
+if failed:  # a claim did not hold: the lesson fails (exit code 1) and says which
+    raise SystemExit(f"{lesson.name}: these claims did not hold: {'; '.join(failed)}")

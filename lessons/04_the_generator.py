@@ -205,4 +205,6 @@ def draw_plane(ax):
 lesson.figure("many_z_one_x.png", draw_plane, size=5)
 
 # %%
-lesson.finish()
+failed = lesson.summary()  # the table of claims above, also written to claims.json
+if failed:  # a claim did not hold: the lesson fails (exit code 1) and says which
+    raise SystemExit(f"{lesson.name}: these claims did not hold: {'; '.join(failed)}")

@@ -221,4 +221,6 @@ def draw_breaks(ax):
 lesson.figure("naive_vs_logits.png", draw_breaks, size=5)
 
 # %%
-lesson.finish()
+failed = lesson.summary()  # the table of claims above, also written to claims.json
+if failed:  # a claim did not hold: the lesson fails (exit code 1) and says which
+    raise SystemExit(f"{lesson.name}: these claims did not hold: {'; '.join(failed)}")

@@ -201,4 +201,6 @@ lesson.check("max |D(x) - 1/2| where p_data > 0.05", deviation, at_most=0.1,
                  "chance, and D fits a little of that before the learning rate decays")
 
 # %%
-lesson.finish()
+failed = lesson.summary()  # the table of claims above, also written to claims.json
+if failed:  # a claim did not hold: the lesson fails (exit code 1) and says which
+    raise SystemExit(f"{lesson.name}: these claims did not hold: {'; '.join(failed)}")

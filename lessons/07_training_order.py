@@ -211,4 +211,6 @@ lesson.check("mean D(x) on real data at the end", d_real, expected=0.5, tol=d_to
 lesson.check("mean D(G(z)) on fakes at the end", d_fake, expected=0.5, tol=d_tol,
              why="the same: the cop can no longer tell")
 
-lesson.finish()
+failed = lesson.summary()  # the table of claims above, also written to claims.json
+if failed:  # a claim did not hold: the lesson fails (exit code 1) and says which
+    raise SystemExit(f"{lesson.name}: these claims did not hold: {'; '.join(failed)}")

@@ -215,4 +215,6 @@ plot.grad_norm_curves(axes[1], runs["nonsaturating"][0], smooth=10,
                       title="gradient norms, -log D(G(z))")
 print("   figure:", plot.save(fig, lesson.path("grad_norms_both.png")))
 
-lesson.finish()
+failed = lesson.summary()  # the table of claims above, also written to claims.json
+if failed:  # a claim did not hold: the lesson fails (exit code 1) and says which
+    raise SystemExit(f"{lesson.name}: these claims did not hold: {'; '.join(failed)}")

@@ -162,4 +162,6 @@ def draw_coverage(ax):
 lesson.figure("modes_over_time.png", draw_coverage, size=4.5,
               title="modes captured, every run")
 
-lesson.finish()
+failed = lesson.summary()  # the table of claims above, also written to claims.json
+if failed:  # a claim did not hold: the lesson fails (exit code 1) and says which
+    raise SystemExit(f"{lesson.name}: these claims did not hold: {'; '.join(failed)}")

@@ -227,4 +227,6 @@ def draw_grid(ax):
 lesson.figure("sweep.png", draw_grid, size=5.0,
               title=f"modes captured / % high quality after {STEPS} steps")
 
-lesson.finish()
+failed = lesson.summary()  # the table of claims above, also written to claims.json
+if failed:  # a claim did not hold: the lesson fails (exit code 1) and says which
+    raise SystemExit(f"{lesson.name}: these claims did not hold: {'; '.join(failed)}")

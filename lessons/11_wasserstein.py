@@ -317,4 +317,6 @@ lesson.figure("critic_estimate.png", draw_estimate, size=4.5,
 print("   figure:", plot.history_figure(lesson.path("history.png"), history, wasserstein=True,
                                        smooth=10))
 
-lesson.finish()
+failed = lesson.summary()  # the table of claims above, also written to claims.json
+if failed:  # a claim did not hold: the lesson fails (exit code 1) and says which
+    raise SystemExit(f"{lesson.name}: these claims did not hold: {'; '.join(failed)}")

@@ -73,3 +73,12 @@ def test_a_lesson_named_without_a_path_writes_beside_the_running_script(tmp_path
     monkeypatch.setattr("sys.argv", [str(tmp_path / "lessons" / "07_training_order.py")])
     lesson = Lesson("07_training_order", "t", argv=[])
     assert lesson.out == str(tmp_path / "lessons" / "out" / "07_training_order")
+
+
+def test_summary_returns_the_claims_that_failed(tmp_path):
+    lesson = Lesson("x.py", "t", argv=["--out", str(tmp_path)])
+    lesson.check("held", 1.0, at_most=2.0)
+    lesson.check("broken", 3.0, at_most=2.0)
+    assert lesson.summary() == ["broken"]
+    assert Lesson("y.py", "t", argv=["--out", str(tmp_path)]).summary() == [
+        "this lesson checked no claim"]

@@ -10,7 +10,9 @@ A lesson (``lessons/NN_name.py``) states a claim of the lecture, measures it, an
     lesson.check("D(x) at the crossing point", d_at_crossing, expected=0.5, tol=0.05,
                  why="D* = 1/2 where p_data = p_g; 2000 samples leave about 0.02 of noise")
     lesson.figure("optimal_d.png", draw)                              # through tinygan.plot
-    lesson.finish()                                                   # exit 1 if a claim failed
+    failed = lesson.summary()                                         # the table of claims
+    if failed:
+        raise SystemExit(f"claims that did not hold: {failed}")         # exit code 1
 
 Command line of every lesson:
   --fast     smaller data, fewer steps; the same claims with the tolerances of the small run
@@ -18,8 +20,9 @@ Command line of every lesson:
   --seed N   the seed of tinygan.manual_seed (default 0)
 
 Each ``check`` prints one line ``[pass]`` or ``[FAIL]`` with the measured and the expected
-number; ``finish`` prints the table of claims, writes it to ``<out>/claims.json`` (read by
-``lessons/run_all.py``) and exits with 1 when any claim failed, so a lesson is also a test.
+number; ``summary`` prints the table of claims, writes it to ``<out>/claims.json`` (read by
+``lessons/run_all.py``) and returns the claims that failed; the lesson then raises SystemExit
+(exit code 1) naming them, so a lesson is also a test. ``finish`` does both in one call.
 """
 
 import argparse
@@ -110,9 +113,14 @@ class Lesson:
         """A path in the output folder (for figures with several panels or GIFs)."""
         return os.path.join(self.out, filename)
 
-    def finish(self):
-        """Print the claims, write claims.json, and exit: 0 if every claim held, else 1.
-        (Inside a Jupyter kernel it returns instead of exiting 0.)"""
+    def summary(self):
+        """Print the table of claims and write it to ``<out>/claims.json``; return the claims
+        that did not hold (a lesson that checked no claim fails too). Lessons end with::
+
+            failed = lesson.summary()
+            if failed:
+                raise SystemExit(...)      # exit code 1, naming the claims
+        """
         seconds = time.perf_counter() - self._start
         failed = [c for c in self.claims if not c["passed"]]
         print(f"\n{self.name}: {len(self.claims) - len(failed)} of {len(self.claims)} claims "
@@ -123,12 +131,19 @@ class Lesson:
         with open(os.path.join(self.out, "claims.json"), "w") as file:
             json.dump({"lesson": self.name, "title": self.title, "fast": self.fast,
                        "seconds": seconds, "claims": self.claims}, file, indent=2)
+        names = [c["claim"] for c in failed]
         if not self.claims:
             print("   FAILED: this lesson checked no claim")
+            names.append("this lesson checked no claim")
+        return names
+
+    def finish(self):
+        """``summary()``, then exit: 0 if every claim held, else 1. (Inside a Jupyter kernel it
+        returns instead of exiting 0: there a clean SystemExit(0) only prints a warning.)"""
+        if self.summary():
             sys.exit(1)
-        if failed or not _in_jupyter_kernel():
-            sys.exit(1 if failed else 0)
-        # In a notebook a clean SystemExit(0) would only print a warning under the last cell.
+        if not _in_jupyter_kernel():
+            sys.exit(0)
 
     def _record(self, claim, passed, measured, wanted, why):
         self.claims.append({"claim": claim, "passed": passed, "measured": measured,
