@@ -88,7 +88,7 @@ def fit(G, D, opt_G, opt_D, batches, noise, steps, *, loss="nonsaturating", d_st
         state = _restore(saved, G, D, opt_G, opt_D, batches, loss, d_steps)
         fixed_noise = _saved_fixed_noise(saved, fixed_noise)
     elif fixed_noise is not None:
-        state.samples.append(_sample(G, fixed_noise))
+        state.samples.append(sample_generator(G, fixed_noise))
         state.sample_steps.append(0)
 
     def write_checkpoint():
@@ -112,7 +112,7 @@ def fit(G, D, opt_G, opt_D, batches, noise, steps, *, loss="nonsaturating", d_st
                 done = state.step == steps
                 if fixed_noise is not None and sample_every and (
                         state.step % sample_every == 0 or done):
-                    state.samples.append(_sample(G, fixed_noise))
+                    state.samples.append(sample_generator(G, fixed_noise))
                     state.sample_steps.append(state.step)
                 if checkpoint_every and state.step % checkpoint_every == 0 and not done:
                     write_checkpoint()
@@ -145,21 +145,17 @@ def load_checkpoint(path):
 def sample_generator(G, z):
     """G(z) as an ndarray, in eval mode (batch norm uses its running statistics), no graph.
     ``z`` is a Tensor or array, or (z, labels) for a conditional G."""
-    return _sample(G, z)
-
-
-# ------------------------------------------------------------------------------- helpers
-
-
-def _sample(G, fixed):
     was_training = G.training
     G.eval()
     try:
         with no_grad():
-            out = G(*fixed) if isinstance(fixed, tuple) else G(fixed)
+            out = G(*z) if isinstance(z, tuple) else G(z)
     finally:
         G.train(was_training)
     return out.data.copy()
+
+
+# ------------------------------------------------------------------------------- helpers
 
 
 def _schedule(factor, *optimizers):

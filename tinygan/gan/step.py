@@ -78,10 +78,11 @@ def train_step(G, D, opt_G, opt_D, batches, noise, loss="nonsaturating", d_steps
     d_stats = []
     for _ in range(d_steps):  # Step 1, k times: each on a fresh real batch and fresh z
         real = next(batches)
-        z = noise(_batch_size(real))
-        fake = _generate(G, z, _labels(real))  # G(z), recorded: Step 2 reuses the last one
+        x, labels = _unpack(real)
+        z = noise(x.shape[0])
+        fake = _generate(G, z, labels)  # G(z), recorded: Step 2 reuses the last one
         d_stats.append(d_step(D, opt_D, real, fake, loss))
-    g_stats = g_step(D, opt_G, fake, _labels(real), loss)  # Step 2
+    g_stats = g_step(D, opt_G, fake, labels, loss)  # Step 2
     return StepStats(
         d_loss=float(np.mean([s["d_loss"] for s in d_stats])),
         g_loss=g_stats["g_loss"],
@@ -176,14 +177,6 @@ def _unpack(real):
     graph: the real data are data, the game never computes a gradient for them."""
     x, y = real if isinstance(real, tuple) else (real, None)
     return (x.detach() if isinstance(x, Tensor) else Tensor(x)), y
-
-
-def _labels(real):
-    return _unpack(real)[1]
-
-
-def _batch_size(real):
-    return _unpack(real)[0].shape[0]
 
 
 def _generate(G, z, y):
