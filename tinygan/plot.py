@@ -96,7 +96,7 @@ def gan_lab(ax, D, real, fake, loss="nonsaturating", bounds=None, arrows=True, t
     of -dL_G/dx on the fakes. ``real``, ``fake``: (n, 2) arrays or Tensors."""
     real = np.asarray(getattr(real, "data", real))
     fake = np.asarray(getattr(fake, "data", fake))
-    bounds = bounds or _bounds(real, fake)
+    bounds = bounds or square_bounds(real, fake)
     values, extent = d_heatmap(D, bounds, loss=loss)
     wasserstein = is_wasserstein(loss)
     image = ax.imshow(values, origin="lower", extent=extent, cmap="RdBu" if not wasserstein
@@ -128,7 +128,7 @@ def scatter(ax, real, fake, bounds=None, title=None):
     """Real (green) and fake (purple) 2-D samples."""
     real = np.asarray(getattr(real, "data", real))
     fake = np.asarray(getattr(fake, "data", fake))
-    bounds = bounds or _bounds(real, fake)
+    bounds = bounds or square_bounds(real, fake)
     ax.scatter(real[:, 0], real[:, 1], s=3, c=REAL_COLOR, label="real", alpha=0.5)
     ax.scatter(fake[:, 0], fake[:, 1], s=3, c=FAKE_COLOR, label="G(z)", alpha=0.5)
     ax.set_xlim(bounds[0], bounds[1])
@@ -315,7 +315,9 @@ def _moving_average(values, window):
     return np.concatenate([head, (cumulative[window:] - cumulative[:-window]) / window])
 
 
-def _bounds(*point_sets, margin=0.15):
+def square_bounds(*point_sets, margin=0.15):
+    """(xmin, xmax, ymin, ymax) of a square around the 2-D points (0.5-99.5 percentiles plus a
+    margin): the same frame for every panel, e.g. every frame of a GIF."""
     points = np.concatenate([np.asarray(p).reshape(-1, 2) for p in point_sets])
     points = points[np.isfinite(points).all(axis=1)]
     lo, hi = np.percentile(points, 0.5, axis=0), np.percentile(points, 99.5, axis=0)

@@ -29,7 +29,6 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 from . import plot
-from .checkpoint import save as save_checkpoint
 from .creation import randn
 from .datasets import BatchIterator, fashion_mnist, mnist, toy
 from .gan import (
@@ -274,7 +273,7 @@ def draw_run(out, G, D, data, config, result):
     if len(frames) > GIF_FRAMES:  # evenly spaced, always with the first and the last
         frames = [frames[i] for i in np.linspace(0, len(frames) - 1, GIF_FRAMES).astype(int)]
     if frames:
-        bounds = None if data.dim == 1 else plot._bounds(real)
+        bounds = None if data.dim == 1 else plot.square_bounds(real)
 
         def draw_frame(ax, frame):
             step, samples = frame
@@ -431,5 +430,5 @@ def _is_number(value):
     return isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value)
 
 
-__all__ = ["FILES", "TrainConfig", "build", "draw_run", "evaluate", "sample", "save_samples",
-           "save_checkpoint", "train", "write_history_csv"]
+__all__ = ["FILES", "IMAGE_DATASETS", "IMAGE_FILES", "TrainConfig", "build", "draw_run",
+           "evaluate", "sample", "save_samples", "train", "write_history_csv"]
