@@ -255,7 +255,7 @@ def test_d_learns_one_half_where_the_two_densities_meet():
 # ------------------------------------------------------------------ the training loop
 
 
-def _fit(tmp_path, steps, resume=False, checkpoint_every=5, seed=0, data=None):
+def _fit(tmp_path, steps, resume=False, checkpoint_every=5, seed=0, data=None, callback=None):
     tinygan.manual_seed(seed)
     G = MLPGenerator(z_dim=2, hidden=16, layers=2)
     D = MLPDiscriminator(hidden=16, layers=2)
@@ -266,7 +266,7 @@ def _fit(tmp_path, steps, resume=False, checkpoint_every=5, seed=0, data=None):
     result = gan.fit(G, D, opt_G, opt_D, data, lambda n: tinygan.randn(n, 2), steps,
                      fixed_noise=fixed, sample_every=4, checkpoint=str(tmp_path / "ck.npz"),
                      checkpoint_every=checkpoint_every, resume=resume, progress=False,
-                     lr_schedule=gan.linear_decay(20, start=0.25))
+                     lr_schedule=gan.linear_decay(20, start=0.25), callback=callback)
     return G, D, opt_G, result
 
 
@@ -283,6 +283,20 @@ def test_resume_equals_an_uninterrupted_run_bit_for_bit(tmp_path):
     assert resumed.sample_steps == straight.sample_steps == [0, 4, 8, 12, 16, 20]
     for a, b in zip(resumed.samples, straight.samples):
         assert np.array_equal(a, b)
+
+
+def test_fit_calls_the_callback_with_g_whenever_a_sample_is_kept(tmp_path):
+    calls = []
+
+    def callback(step, G):
+        with tinygan.no_grad():
+            calls.append((step, G(tinygan.zeros(1, 2)).data.copy()))
+
+    G, _, _, result = _fit(tmp_path, 10, callback=callback)
+    assert [step for step, _ in calls] == result.sample_steps[1:] == [4, 8, 10]
+    assert not np.array_equal(calls[0][1], calls[-1][1])  # G trained between the calls
+    with tinygan.no_grad():
+        assert np.array_equal(calls[-1][1], G(tinygan.zeros(1, 2)).data)  # the final G
 
 
 @pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # the NaN batch, on purpose

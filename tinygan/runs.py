@@ -178,7 +178,8 @@ def build(config, load_data=True):
     if config.is_image:
         data = _image_batches(config) if load_data else None
         G, D = dcgan(28, 1, latent_dim=config.z_dim,
-                     num_classes=IMAGE_CLASSES if config.conditional else None)
+                     num_classes=IMAGE_CLASSES if config.conditional else None,
+                     pack=config.pack)
     else:
         data = toy.make(config.data)
         G = MLPGenerator(z_dim=config.z_dim, data_dim=data.dim, hidden=config.hidden,
@@ -191,9 +192,10 @@ def build(config, load_data=True):
     return data, G, D, opt_G, opt_D
 
 
-def train(config, out, resume=False, progress=True, log=print):
+def train(config, out, resume=False, progress=True, log=print, callback=None):
     """Run ``config`` (a TrainConfig) and write every file of ``FILES`` into ``out``.
-    Returns the metrics dict that is also written to ``metrics.json``."""
+    Returns the metrics dict that is also written to ``metrics.json``. ``callback(step, G)`` is
+    passed to ``gan.fit`` (called whenever the fixed-noise samples are kept)."""
     config = config.validate().resolved()
     os.makedirs(out, exist_ok=True)
     checkpoint = os.path.join(out, "checkpoint.npz")
@@ -201,11 +203,11 @@ def train(config, out, resume=False, progress=True, log=print):
         _write_json(os.path.join(out, "config.json"), asdict(config))
     manual_seed(config.seed)
     if config.is_image:
-        return _train_images(config, out, checkpoint, resume, progress, log)
+        return _train_images(config, out, checkpoint, resume, progress, log, callback)
     data, G, D, opt_G, opt_D = build(config)
     fixed_z = randn(PROTOCOL_SAMPLES, config.z_dim)  # the same z all run long: GIF, metrics
     result = _fit(config, G, D, opt_G, opt_D, toy.batches(data, config.batch_size), fixed_z,
-                  checkpoint, resume, progress)
+                  checkpoint, resume, progress, callback)
 
     metrics = evaluate(G, D, data, config, result)
     _write_json(os.path.join(out, "metrics.json"), metrics)
@@ -215,7 +217,8 @@ def train(config, out, resume=False, progress=True, log=print):
     return metrics
 
 
-def _fit(config, G, D, opt_G, opt_D, batches, fixed, checkpoint, resume, progress):
+def _fit(config, G, D, opt_G, opt_D, batches, fixed, checkpoint, resume, progress,
+         callback=None):
     """``gan.fit`` with every setting taken from the configuration (stored in the checkpoint)."""
     return fit(G, D, opt_G, opt_D, batches, _noise(config.z_dim), config.steps,
                loss=config.loss, d_steps=config.d_steps, fixed_noise=fixed,
@@ -223,7 +226,7 @@ def _fit(config, G, D, opt_G, opt_D, batches, fixed, checkpoint, resume, progres
                checkpoint_every=config.checkpoint_every, resume=resume,
                extra={"config": asdict(config)}, progress=progress,
                batch_size=config.batch_size,
-               lr_schedule=linear_decay(config.steps, config.lr_decay_start))
+               lr_schedule=linear_decay(config.steps, config.lr_decay_start), callback=callback)
 
 
 def evaluate(G, D, data, config, result):
@@ -347,7 +350,7 @@ def _image_batches(config):
     return BatchIterator(*arrays, batch_size=config.batch_size)
 
 
-def _train_images(config, out, checkpoint, resume, progress, log):
+def _train_images(config, out, checkpoint, resume, progress, log, callback=None):
     """An image run: the DCGAN (conditional or not) on MNIST or Fashion-MNIST; one grid of
     samples from fixed z per epoch (one row per class when conditional)."""
     batches, G, D, opt_G, opt_D = build(config)
@@ -356,7 +359,8 @@ def _train_images(config, out, checkpoint, resume, progress, log):
                  np.repeat(np.arange(IMAGE_CLASSES), 8))
     else:
         fixed = randn(64, config.z_dim)
-    result = _fit(config, G, D, opt_G, opt_D, batches, fixed, checkpoint, resume, progress)
+    result = _fit(config, G, D, opt_G, opt_D, batches, fixed, checkpoint, resume, progress,
+                  callback)
     metrics = {"step": result.step, "epochs": result.step / batches.batches_per_epoch,
                "images_per_epoch": batches.batches_per_epoch * config.batch_size}
     if result.history["step"]:

@@ -60,7 +60,8 @@ class FitResult:
 
 def fit(G, D, opt_G, opt_D, batches, noise, steps, *, loss="nonsaturating", d_steps=1,
         fixed_noise=None, sample_every=None, checkpoint=None, checkpoint_every=None,
-        resume=False, extra=None, progress=True, batch_size=None, lr_schedule=None):
+        resume=False, extra=None, progress=True, batch_size=None, lr_schedule=None,
+        callback=None):
     """Train G and D for ``steps`` rounds of ``train_step``; returns a ``FitResult``.
 
     Args:
@@ -78,6 +79,9 @@ def fit(G, D, opt_G, opt_D, batches, noise, steps, *, loss="nonsaturating", d_st
         lr_schedule: a function step -> factor (e.g. ``recipes.linear_decay(steps)``): before
             step s + 1 every learning rate is set to its initial value times factor(s). The
             initial values are kept in each param group as "initial_lr" (so in checkpoints).
+        callback: a function ``callback(step, G)`` called each time a fixed-noise sample is kept
+            (every ``sample_every`` steps and at the end), e.g. to score G while it trains. It
+            must not change G (the checkpoint and an exact resume depend on it).
     """
     check_loss(loss)
     if steps < 0:
@@ -114,6 +118,8 @@ def fit(G, D, opt_G, opt_D, batches, noise, steps, *, loss="nonsaturating", d_st
                         state.step % sample_every == 0 or done):
                     state.samples.append(sample_generator(G, fixed_noise))
                     state.sample_steps.append(state.step)
+                    if callback is not None:
+                        callback(state.step, G)
                 if checkpoint_every and state.step % checkpoint_every == 0 and not done:
                     write_checkpoint()
                 bar.update(1)

@@ -104,19 +104,27 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """D(x) (or D(x, y) with ``num_classes``): images (N, C, S, S) -> logits (N,)."""
+    """D(x) (or D(x, y) with ``num_classes``): images (N, C, S, S) -> logits (N / pack,).
 
-    def __init__(self, image_size=28, channels=1, base_channels=64, num_classes=None):
+    ``pack`` > 1 is PacGAN (Lin et al. 2018): D judges ``pack`` samples at once, stacked along
+    the channel axis, so it can see that a batch of fakes lacks the variety of real data (a
+    generator that repeats a few digits is caught even when each digit looks real).
+    """
+
+    def __init__(self, image_size=28, channels=1, base_channels=64, num_classes=None, pack=1):
         super().__init__()
         s, k = start_size(image_size)
         self.image_shape = (int(channels), image_size, image_size)
         self.num_classes = num_classes
+        if isinstance(pack, bool) or not isinstance(pack, int) or pack < 1:
+            raise ValueError(f"Discriminator: pack must be an int >= 1, got {pack!r}")
+        self.pack = pack
         inputs = int(channels)
         if num_classes is not None:
             self.label_embedding = nn.Embedding(num_classes, image_size * image_size)
             inputs += 1
         width = base_channels
-        layers = [nn.Conv2d(inputs, width, 4, 2, 1), nn.LeakyReLU(0.2)]
+        layers = [nn.Conv2d(inputs * pack, width, 4, 2, 1), nn.LeakyReLU(0.2)]
         for _ in range(k - 1):
             layers += [nn.Conv2d(width, width * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(width * 2),
                        nn.LeakyReLU(0.2)]
@@ -130,7 +138,13 @@ class Discriminator(nn.Module):
         if tuple(x.shape[1:]) != self.image_shape or x.ndim != 4:
             raise ValueError(f"Discriminator: x must have shape (N, *{self.image_shape}), got "
                              f"{tuple(x.shape)}")
+        if x.shape[0] % self.pack:
+            raise ValueError(f"Discriminator: a batch of {x.shape[0]} images cannot be cut into "
+                             f"packs of {self.pack}")
         x = _with_label(self, x, y, "x")
+        if self.pack > 1:  # images i*pack .. i*pack + pack - 1 side by side as channels
+            n, c, h, w = x.shape
+            x = x.reshape(n // self.pack, self.pack * c, h, w)
         return self.net(x).reshape(-1)
 
 
@@ -159,9 +173,10 @@ def _with_label(model, input, y, name):
     return concatenate([input, code.astype(input.dtype)], axis=1)
 
 
-def dcgan(image_size=28, channels=1, latent_dim=100, base_channels=64, num_classes=None):
+def dcgan(image_size=28, channels=1, latent_dim=100, base_channels=64, num_classes=None,
+          pack=1):
     """(G, D): a DCGAN generator and discriminator for ``image_size`` x ``image_size`` images of
     ``channels`` channels, initialised N(0, 0.02); conditional on K classes with
-    ``num_classes=K``."""
+    ``num_classes=K``; D judging ``pack`` images at once (PacGAN) with ``pack`` > 1."""
     return (Generator(image_size, channels, latent_dim, base_channels, num_classes),
-            Discriminator(image_size, channels, base_channels, num_classes))
+            Discriminator(image_size, channels, base_channels, num_classes, pack))
