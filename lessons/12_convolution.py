@@ -335,11 +335,12 @@ for name, layer, shape in layers:
 #
 # We time D's second layer (C 64 -> 128, 14 -> 7, kernel 4, stride 2) and G's matching
 # transposed layer at batch 32 (in --fast mode 32 -> 64 channels at batch 8), in float32, in
-# multiply-adds per second (MAC/s); the naive rung
-# only on a much smaller layer (its rate per MAC hardly depends on the shape). Contenders are
-# interleaved and we keep medians, because the machine is shared. The compiled kernels run on
+# multiply-adds per second (MAC/s); the naive rung only on a much smaller layer (its rate per
+# MAC hardly depends on the shape). Contenders are interleaved and we keep medians, because the
+# machine is shared. The compiled kernels run on
 # one thread here (`kernels.set_num_threads(1)`), so the comparison is per core; NumPy's BLAS
-# chooses its own threads, and on a busy machine its times can jump by 10x or more.
+# chooses its own threads, and on a busy machine its times can jump by 10x or more, so the
+# twin's times are shown but not checked.
 #
 # To see where the time goes, we also run the two steps of section 3 on their own:
 # `kernels.im2col` (a copy: no arithmetic at all) and `kernels.gemm` of the weight matrix with
@@ -427,7 +428,8 @@ for name, t in big_times.items():
 naive_rate = macs_small / small_times["naive"]
 lesson.show("naive rung's rate (MAC/s)", naive_rate)
 
-explicit = kernels.gemm(wm, cols_big).reshape(wg.shape[0], big[0], 7, 7).transpose(1, 0, 2, 3)
+h_out = big[3] // 2
+explicit = kernels.gemm(wm, cols_big).reshape(big[2], big[0], h_out, h_out).transpose(1, 0, 2, 3)
 direct_big = kernels.conv2d(xg, wg, STRIDE, PAD)
 lesson.check("kernels.gemm(w, kernels.im2col(x)) minus kernels.conv2d(x, w) on the DCGAN layer "
              "(max abs / max |y|)", np.abs(explicit - direct_big).max() / np.abs(direct_big).max(),
