@@ -340,7 +340,8 @@ for name, layer, shape in layers:
 # machine is shared. The compiled kernels run on
 # one thread here (`kernels.set_num_threads(1)`), so the comparison is per core; NumPy's BLAS
 # chooses its own threads, and on a busy machine its times can jump by 10x or more, so the
-# twin's times are shown but not checked.
+# twin's times are shown but not checked (and timed after the compiled kernel's, not
+# interleaved with them: BLAS threads keep spinning for a moment after each call).
 #
 # To see where the time goes, we also run the two steps of section 3 on their own:
 # `kernels.im2col` (a copy: no arithmetic at all) and `kernels.gemm` of the weight matrix with
@@ -411,16 +412,17 @@ xg, wg, gg, macs_big = layer_arrays(*big)
 wm = wg.reshape(wg.shape[0], -1)
 cols_big = kernels.im2col(xg, (4, 4), STRIDE, PAD)
 in_hw = xg.shape[2:]
-contenders = []
-for rung in [r for r in kernels.available() if r != "naive"]:
-    contenders += [
+big_times = {}
+for rung in reversed([r for r in kernels.available() if r != "naive"]):
+    # one rung at a time: NumPy's BLAS threads keep spinning for a while after each call, and
+    # would slow down whatever runs right after them
+    big_times.update(median_seconds([
         (f"conv2d, {rung}", rung, lambda: kernels.conv2d(xg, wg, STRIDE, PAD)),
         (f"conv_transpose2d, {rung}", rung,
          lambda: kernels.conv2d_grad_input(gg, wg, in_hw, STRIDE, PAD)),
         (f"im2col alone, {rung}", rung, lambda: kernels.im2col(xg, (4, 4), STRIDE, PAD)),
         (f"GEMM alone, {rung}", rung, lambda: kernels.gemm(wm, cols_big)),
-    ]
-big_times = median_seconds(contenders, repeats)
+    ], repeats))
 print(f"   DCGAN layer {big} ({macs_big / 1e6:.0f} M MACs), medians of {repeats}:")
 for name, t in big_times.items():
     rate = "" if name.startswith("im2col") else f"  {macs_big / t / 1e9:6.2f} GMAC/s"
