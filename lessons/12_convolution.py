@@ -7,8 +7,8 @@ layer turns what is left into one logit. The generator G(z) runs the other way, 
 convolutional network": transposed convolutions with stride 2 double the size at each step,
 7 -> 14 -> 28, from a small stack of feature maps made from z to a full image.
 
-In the lecture's notation (PyTorch's layouts), with x_pad the input with p zero rows and
-columns on each side:
+In the lecture's notation (PyTorch's layouts), with kernel k x k, stride s and x_pad the input
+with ``pad`` zero rows and columns on each side:
 
     conv:   y[n, o, i, j] = sum_{c, p, q} x_pad[n, c, i s + p, j s + q] w[o, c, p, q]
             H_out = (H + 2 pad - k) // s + 1
@@ -90,9 +90,9 @@ lesson.check("strided conv minus the stride-1 conv at every 2nd row and column (
              np.abs(strided - dense[:, :, ::2, ::2]).max(), at_most=1e-12,
              why="the same sums, float64: equal up to rounding (~1e-15)")
 
-xg = tinygan.tensor(rng.standard_normal((2, 3, 16, 16)), requires_grad=True)
-(g_pool,) = tinygan.grad(F.max_pool2d(xg, 2).sum(), xg)
-(g_conv,) = tinygan.grad(F.conv2d(xg, w, stride=2, padding=1).sum(), xg)
+x_grad = tinygan.tensor(rng.standard_normal((2, 3, 16, 16)), requires_grad=True)
+(g_pool,) = tinygan.grad(F.max_pool2d(x_grad, 2).sum(), x_grad)
+(g_conv,) = tinygan.grad(F.conv2d(x_grad, w, stride=2, padding=1).sum(), x_grad)
 lesson.check("max pooling: share of input pixels that get a gradient",
              np.mean(g_pool.data != 0), expected=0.25, tol=1e-12,
              why="only each 2 x 2 window's maximum (random input: no ties) -> exactly 1 in 4")
@@ -490,4 +490,3 @@ lesson.figure("speed.png", draw_rates, size=5.5,
 failed = lesson.summary()  # the table of claims above, also written to claims.json
 if failed:  # a claim did not hold: the lesson fails (exit code 1) and says which
     raise SystemExit(f"{lesson.name}: these claims did not hold: {'; '.join(failed)}")
-# %%
