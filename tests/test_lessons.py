@@ -30,4 +30,4 @@ def test_lesson_fast(script, tmp_path):
 
 def test_every_lecture_concept_has_its_lesson():
     numbers = [int(os.path.basename(p)[:2]) for p in LESSONS]
-    assert numbers == list(range(1, 12)), numbers
+    assert numbers == list(range(1, 13)), numbers
