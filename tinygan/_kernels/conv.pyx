@@ -29,7 +29,7 @@ Threads: the GEMM's setting (``TINYGAN_NUM_THREADS``, else every core; changed w
 the same results.
 """
 
-import os
+import functools
 
 import numpy as np
 
@@ -39,6 +39,7 @@ from cython cimport floating
 from .conv_checks import (check_col2im, check_conv2d, check_conv2d_grad_input,
                          check_conv2d_grad_weight, check_im2col)
 from .gemm import gemm as _gemm
+from .gemm import build_info as _gemm_info
 from .gemm import get_num_threads as _gemm_threads
 
 
@@ -229,10 +230,13 @@ def _cols_of(x, geometry):
 
 
 # ---------------------------------------------------------------------------------------------
-# The three kernels. Same signatures, checks and results as the twins in conv_numpy.py.
+# The same three products with the column matrix built in memory: im2col, one GEMM, col2im.
+# This is how the kernels below worked before the implicit GEMM, kept as the step between the
+# twin and them (same method as the twin, compiled) and so that benchmarks/bench_conv.py can
+# measure what building the matrix costs. Same signatures, checks and results as conv2d etc.
 
 
-def conv2d(x, weight, stride=(1, 1), padding=(0, 0)):
+def _im2col_conv2d(x, weight, stride=(1, 1), padding=(0, 0)):
     """y = conv2d(x, weight): x (N, C_in, H, W), weight (C_out, C_in, kH, kW) -> y.
 
     ``y[n, o, i, j] = sum_{c, p, q} x_pad[n, c, i*sH + p, j*sW + q] * w[o, c, p, q]``, of shape
@@ -246,7 +250,7 @@ def conv2d(x, weight, stride=(1, 1), padding=(0, 0)):
     return _rows_to_batch(y_rows, g.batch, H_out, W_out)
 
 
-def conv2d_grad_input(grad_out, weight, input_hw, stride=(1, 1), padding=(0, 0)):
+def _im2col_conv2d_grad_input(grad_out, weight, input_hw, stride=(1, 1), padding=(0, 0)):
     """dL/dx of conv2d, given grad_out = dL/dy: shape (N, C_in, H, W) with (H, W) = input_hw.
 
     ``dcols = w.T @ g_rows`` holds, for every column the forward pass would have built, the
@@ -266,7 +270,7 @@ def conv2d_grad_input(grad_out, weight, input_hw, stride=(1, 1), padding=(0, 0))
     return grad_x
 
 
-def conv2d_grad_weight(x, grad_out, kernel_hw, stride=(1, 1), padding=(0, 0)):
+def _im2col_conv2d_grad_weight(x, grad_out, kernel_hw, stride=(1, 1), padding=(0, 0)):
     """dL/dweight of conv2d, given grad_out = dL/dy: shape (C_out, C_in, kH, kW).
 
     ``dL/dw[o, (c, p, q)] = sum_{(n, i, j)} g_rows[o, (n, i, j)] * cols[(c, p, q), (n, i, j)]``:
@@ -278,6 +282,591 @@ def conv2d_grad_weight(x, grad_out, kernel_hw, stride=(1, 1), padding=(0, 0)):
         return np.zeros((g.out_channels, g.in_channels, kH, kW), dtype=x.dtype)
     grad_w = _gemm(_batch_to_rows(grad_out), _cols_of(x, g), transpose_b=True)
     return grad_w.reshape(g.out_channels, g.in_channels, kH, kW)
+
+
+# ---------------------------------------------------------------------------------------------
+# Implicit GEMM: the column matrix is never built. Each GEMM above reads `cols` only through its
+# packing step, which copies small blocks of it into the order the micro-kernel reads
+# (gemm.pyx, Step 2). So the packing can read those blocks straight from the image: the value
+# cols[r, k] is x_pad[n, c, i*sH + p, j*sW + q], with r = (c, p, q) and k = (n, i, j), and its
+# address is a sum of a part that depends only on the row and a part that depends only on the
+# column. With x_pad stored (x copied once into a zero border: one pass over x, cheap):
+#
+#     cols[r, k] = x_pad_flat[col_base[k] + row_off[r]],
+#     row_off[r] = c*Hp*Wp + p*Wp + q,      col_base[k] = n*C*Hp*Wp + i*sH*Wp + j*sW,
+#
+# with Hp = H + 2*pH, Wp = W + 2*pW. The two tables (_window_tables) are small: one entry per
+# row and per column. Packing a sliver is then a plain gather, ``dst[j] = src[col_base[j]]``,
+# with no "is this the padding?" test, which the compiler turns into vector gather
+# instructions. Packing from x costs what packing from `cols` cost, and the 16x-the-input
+# matrix is never written to memory and read back.
+#
+# col2im folds into the product the same way: dcols[r, k] adds onto dx_pad_flat[col_base[k] +
+# row_off[r]], so each micro-tile of dcols, as soon as the micro-kernel has computed it, is
+# added onto the padded input gradient with these addresses (scatter_tile), and dcols is never
+# stored; dx is the centre of dx_pad, as in col2im.
+#
+# The output gradient g (N, C_out, H_out, W_out) enters as g_rows[o, k] = g_flat[out_base[k] +
+# o * L], with out_base[k] = n*C_out*L + i*W_out + j and L = H_out*W_out: read in place, so the
+# (N, C) <-> (C, N) layout swaps are gone too.
+
+
+cdef extern from "gemm_microkernel.h" nogil:
+    enum:
+        MR "TINYGAN_MR"
+        NR_F32 "TINYGAN_NR_F32"
+        NR_F64 "TINYGAN_NR_F64"
+    void *aligned_malloc "tinygan_aligned_malloc"(size_t bytes)
+    void aligned_free "tinygan_aligned_free"(void *aligned)
+    void microkernel_f32 "tinygan_microkernel_f32"(
+        Py_ssize_t kc, const float *a_sliver, const float *b_sliver, float *c_tile,
+        Py_ssize_t ldc, int rows, int cols, int accumulate)
+    void microkernel_f64 "tinygan_microkernel_f64"(
+        Py_ssize_t kc, const double *a_sliver, const double *b_sliver, double *c_tile,
+        Py_ssize_t ldc, int rows, int cols, int accumulate)
+
+
+cdef struct Windows:
+    # The column matrix of one batch, described by its address tables (see above).
+    Py_ssize_t *row_off   # c*Hp*Wp + p*Wp + q
+    Py_ssize_t *col_base  # n*C*Hp*Wp + i*sH*Wp + j*sW
+    Py_ssize_t *out_base  # n*C_out*L + i*W_out + j: column k's pixel in an (N, C_out, L) array
+    Py_ssize_t L          # H_out * W_out: the stride of one output channel
+
+
+cdef inline Py_ssize_t ceil_div(Py_ssize_t value, Py_ssize_t divisor) noexcept nogil:
+    return (value + divisor - 1) // divisor
+
+
+cdef inline Py_ssize_t round_up(Py_ssize_t value, Py_ssize_t multiple) noexcept nogil:
+    return ceil_div(value, multiple) * multiple
+
+
+cdef inline Py_ssize_t tile_cols(const floating *typed) noexcept nogil:
+    if floating is float:
+        return NR_F32
+    else:
+        return NR_F64
+
+
+cdef inline void microkernel(Py_ssize_t kc, const floating *a_sliver, const floating *b_sliver,
+                             floating *c_tile, Py_ssize_t ldc, Py_ssize_t rows, Py_ssize_t cols,
+                             bint accumulate) noexcept nogil:
+    if floating is float:
+        microkernel_f32(kc, a_sliver, b_sliver, c_tile, ldc, <int>rows, <int>cols, accumulate)
+    else:
+        microkernel_f64(kc, a_sliver, b_sliver, c_tile, ldc, <int>rows, <int>cols, accumulate)
+
+
+cdef void pack_b_windows(const floating *x_pad, const Windows *v, Py_ssize_t r0, Py_ssize_t kc,
+                         Py_ssize_t k0, Py_ssize_t cols, floating *sliver) noexcept nogil:
+    """sliver[p * NR + j] = cols[r0 + p, k0 + j], read from x_pad; zeros for cols <= j < NR."""
+    cdef Py_ssize_t nr = tile_cols(sliver)
+    cdef Py_ssize_t p, j
+    cdef Py_ssize_t *base = v.col_base + k0
+    cdef const floating *src
+    cdef floating *dst
+    for p in range(kc):
+        src = x_pad + v.row_off[r0 + p]
+        dst = sliver + p * nr
+        for j in range(cols):
+            dst[j] = src[base[j]]
+        for j in range(cols, nr):
+            dst[j] = 0
+
+
+cdef void pack_a_windows(const floating *x_pad, const Windows *v, Py_ssize_t r0, Py_ssize_t rows,
+                         Py_ssize_t k0, Py_ssize_t kc, floating *sliver) noexcept nogil:
+    """sliver[p * MR + i] = cols[r0 + i, k0 + p], read from x_pad; zeros for rows <= i < MR."""
+    cdef Py_ssize_t i, p
+    cdef Py_ssize_t *base = v.col_base + k0
+    cdef const floating *src
+    for i in range(MR):
+        if i < rows:
+            src = x_pad + v.row_off[r0 + i]
+            for p in range(kc):
+                sliver[p * MR + i] = src[base[p]]
+        else:
+            for p in range(kc):
+                sliver[p * MR + i] = 0
+
+
+cdef void pack_a_matrix(const floating *a, Py_ssize_t row_stride, Py_ssize_t col_stride,
+                        Py_ssize_t rows, Py_ssize_t kc, floating *sliver) noexcept nogil:
+    """sliver[p * MR + i] = a[i * row_stride + p * col_stride]; zeros for rows <= i < MR."""
+    cdef Py_ssize_t i, p
+    for p in range(kc):
+        for i in range(MR):
+            sliver[p * MR + i] = a[i * row_stride + p * col_stride] if i < rows else 0
+
+
+cdef void pack_b_grad_rows(const floating *g, const Windows *v, Py_ssize_t o0, Py_ssize_t kc,
+                           Py_ssize_t k0, Py_ssize_t cols, floating *sliver) noexcept nogil:
+    """sliver[p * NR + j] = g_rows[o0 + p, k0 + j] = g_flat[out_base[k0 + j] + (o0 + p) * L]."""
+    cdef Py_ssize_t nr = tile_cols(sliver)
+    cdef Py_ssize_t p, j
+    cdef Py_ssize_t *base = v.out_base + k0
+    cdef const floating *src
+    for p in range(kc):
+        src = g + (o0 + p) * v.L
+        for j in range(cols):
+            sliver[p * nr + j] = src[base[j]]
+        for j in range(cols, nr):
+            sliver[p * nr + j] = 0
+
+
+cdef void pack_b_grad_columns(const floating *g, const Windows *v, Py_ssize_t k0, Py_ssize_t kc,
+                              Py_ssize_t o0, Py_ssize_t cols, floating *sliver) noexcept nogil:
+    """sliver[p * NR + j] = g_rows[o0 + j, k0 + p] (g_rows transposed): for dw^T = cols @ g_rows.T.
+
+    A transpose: g's channel o is contiguous along k. So, as gemm.pyx's pack_b_sliver does, go
+    in steps of 16 values of p: the 16 sliver rows being written stay in L1 while each channel
+    j reads its 16 neighbouring values.
+    """
+    cdef Py_ssize_t nr = tile_cols(sliver)
+    cdef Py_ssize_t step, first, last, p, j
+    cdef Py_ssize_t *base = v.out_base + k0
+    cdef const floating *src
+    if cols < nr:
+        for p in range(kc):
+            for j in range(cols, nr):
+                sliver[p * nr + j] = 0
+    for step in range(ceil_div(kc, 16)):
+        first = step * 16
+        last = min(first + 16, kc)
+        for j in range(cols):
+            src = g + (o0 + j) * v.L
+            for p in range(first, last):
+                sliver[p * nr + j] = src[base[p]]
+
+
+cdef void scatter_tile(const floating *tile, const Windows *v, Py_ssize_t r0, Py_ssize_t rows,
+                       Py_ssize_t k0, Py_ssize_t cols, floating *dx_pad) noexcept nogil:
+    """col2im of one micro-tile: dx_pad_flat[col_base[k] + row_off[r]] += dcols[r, k] for the
+    tile's rows r0.. and columns k0.. ."""
+    cdef Py_ssize_t nr = tile_cols(tile)
+    cdef Py_ssize_t i, j
+    cdef Py_ssize_t *base = v.col_base + k0
+    cdef floating *dst
+    for i in range(rows):
+        dst = dx_pad + v.row_off[r0 + i]
+        for j in range(cols):
+            dst[base[j]] += tile[i * nr + j]
+
+
+cdef void implicit_conv(const floating *x, const Windows *v, const floating *weight,
+                        Py_ssize_t M, Py_ssize_t K, Py_ssize_t columns, floating *y,
+                        Py_ssize_t chunk, Py_ssize_t KC, Py_ssize_t MC, int threads,
+                        floating *workspace, Py_ssize_t per_thread) noexcept nogil:
+    """y_flat[out_base[k] + o * L] = sum_r weight[o, r] * cols[r, k]: conv2d, cols from x.
+
+    The columns are cut into chunks (one task each, one thread's workspace each): for every KC
+    slice of r, the chunk's B panel is packed from x, then every MC block of the weight's rows;
+    the products accumulate in a chunk of C (M x chunk), which is finally copied into y.
+    """
+    cdef Py_ssize_t nr = tile_cols(y)
+    cdef Py_ssize_t task, k0, cols, slice_, pc, kc, block, ic, mc, s, a, rows, o, j, width
+    cdef floating *a_pack
+    cdef floating *b_pack
+    cdef floating *c_chunk
+    cdef floating *src
+    cdef Py_ssize_t padded = round_up(chunk, nr)
+    for task in prange(ceil_div(columns, chunk), nogil=True, schedule="dynamic",
+                       num_threads=threads):
+        a_pack = workspace + threadid() * per_thread
+        b_pack = a_pack + round_up(round_up(MC, MR) * KC, 16)  # 64-byte aligned
+        c_chunk = b_pack + padded * KC
+        k0 = task * chunk
+        cols = min(chunk, columns - k0)
+        for slice_ in range(ceil_div(K, KC)):
+            pc = slice_ * KC
+            kc = min(KC, K - pc)
+            for s in range(ceil_div(cols, nr)):
+                width = min(nr, cols - s * nr)
+                pack_b_windows(x, v, pc, kc, k0 + s * nr, width, b_pack + s * nr * kc)
+            for block in range(ceil_div(M, MC)):
+                ic = block * MC
+                mc = min(MC, M - ic)
+                for a in range(ceil_div(mc, MR)):
+                    rows = min(MR, mc - a * MR)
+                    pack_a_matrix(weight + (ic + a * MR) * K + pc, K, 1, rows, kc,
+                                  a_pack + a * MR * kc)
+                for s in range(ceil_div(cols, nr)):
+                    width = min(nr, cols - s * nr)
+                    for a in range(ceil_div(mc, MR)):
+                        rows = min(MR, mc - a * MR)
+                        microkernel(kc, a_pack + a * MR * kc, b_pack + s * nr * kc,
+                                    c_chunk + (ic + a * MR) * padded + s * nr, padded, rows,
+                                    width, pc > 0)
+        for o in range(M):  # C chunk (rows o, columns k) -> y[n, o, i, j]
+            src = c_chunk + o * padded
+            for j in range(cols):
+                y[v.out_base[k0 + j] + o * v.L] = src[j]
+
+
+cdef void implicit_conv_grad_input(const floating *g, const Windows *v,
+                                   const floating *weight_t_pack, Py_ssize_t K_rows,
+                                   Py_ssize_t M_out, Py_ssize_t images, floating *dx,
+                                   Py_ssize_t images_per_task, int threads,
+                                   floating *workspace, Py_ssize_t per_thread) noexcept nogil:
+    """dx += col2im(weight.T @ g_rows), one micro-tile at a time, never storing dcols.
+
+    The reduction (over the C_out output channels) is short, so each micro-tile is computed in
+    one micro-kernel call over all of it (kc = C_out) and scattered at once. Each task owns
+    whole images, and so whole planes of dx: no two threads ever add onto the same pixel.
+    weight_t_pack holds weight.T (K_rows x C_out) already packed as MR-row slivers.
+    """
+    cdef Py_ssize_t nr = tile_cols(dx)
+    cdef Py_ssize_t L = v.L
+    cdef Py_ssize_t task, k0, cols, s, a, width, rows
+    cdef floating *b_pack
+    cdef floating *tile
+    for task in prange(ceil_div(images, images_per_task), nogil=True, schedule="dynamic",
+                       num_threads=threads):
+        tile = workspace + threadid() * per_thread
+        b_pack = tile + MR * nr
+        k0 = task * images_per_task * L
+        cols = min(images_per_task, images - task * images_per_task) * L
+        for s in range(ceil_div(cols, nr)):
+            width = min(nr, cols - s * nr)
+            pack_b_grad_rows(g, v, 0, M_out, k0 + s * nr, width, b_pack)
+            for a in range(ceil_div(K_rows, MR)):
+                rows = min(MR, K_rows - a * MR)
+                microkernel(M_out, weight_t_pack + a * MR * M_out, b_pack, tile, nr, MR, nr,
+                            False)
+                scatter_tile(tile, v, a * MR, rows, k0 + s * nr, width, dx)
+
+
+cdef void implicit_conv_grad_weight(const floating *x, const Windows *v, const floating *g,
+                                    Py_ssize_t K_rows, Py_ssize_t M_out, Py_ssize_t columns,
+                                    floating *partials, Py_ssize_t span, Py_ssize_t KC,
+                                    Py_ssize_t MC, int threads, floating *workspace,
+                                    Py_ssize_t per_thread) noexcept nogil:
+    """partials[t] = cols[:, span t] @ g_rows[:, span t].T: dw^T summed over one span of columns.
+
+    dw^T (K_rows x C_out) has the long column matrix as its A operand, packed from x as MR-row
+    slivers (each read of x along a row of cols); g_rows.T is the B operand, small (span x
+    C_out), packed once per KC slice and reused by every sliver of A: no transposing copy of
+    the big operand. The spans (at most 8 KC slices each, so each partial is an accurate short
+    sum) are the parallel tasks; the caller adds the partials up.
+    """
+    cdef Py_ssize_t nr = tile_cols(x)
+    cdef Py_ssize_t task, k0, cols, slice_, pc, kc, block, ic, mc, s, a, rows, width
+    cdef floating *a_pack
+    cdef floating *b_pack
+    cdef floating *c
+    for task in prange(ceil_div(columns, span), nogil=True, schedule="dynamic",
+                       num_threads=threads):
+        a_pack = workspace + threadid() * per_thread
+        b_pack = a_pack + round_up(round_up(MC, MR) * KC, 16)  # 64-byte aligned
+        c = partials + task * K_rows * M_out
+        k0 = task * span
+        cols = min(span, columns - k0)
+        for slice_ in range(ceil_div(cols, KC)):
+            pc = slice_ * KC
+            kc = min(KC, cols - pc)
+            for s in range(ceil_div(M_out, nr)):
+                width = min(nr, M_out - s * nr)
+                pack_b_grad_columns(g, v, k0 + pc, kc, s * nr, width, b_pack + s * nr * kc)
+            for block in range(ceil_div(K_rows, MC)):
+                ic = block * MC
+                mc = min(MC, K_rows - ic)
+                for a in range(ceil_div(mc, MR)):
+                    rows = min(MR, mc - a * MR)
+                    pack_a_windows(x, v, ic + a * MR, rows, k0 + pc, kc, a_pack + a * MR * kc)
+                for s in range(ceil_div(M_out, nr)):
+                    width = min(nr, M_out - s * nr)
+                    for a in range(ceil_div(mc, MR)):
+                        rows = min(MR, mc - a * MR)
+                        microkernel(kc, a_pack + a * MR * kc, b_pack + s * nr * kc,
+                                    c + (ic + a * MR) * M_out + s * nr, M_out, rows, width,
+                                    pc > 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Python side of the implicit GEMM: the address tables, the workspace, the calls.
+
+
+@functools.lru_cache(maxsize=64)
+def _window_tables(geometry):
+    """(row_off, col_base, out_base) of one geometry, as intp arrays (see the formulas above).
+    Cached: a training step meets the same few geometries again and again."""
+    N, C = geometry.batch, geometry.in_channels
+    (H, W), (kH, kW) = geometry.in_hw, geometry.kernel_hw
+    (sH, sW), (pH, pW), (H_out, W_out) = geometry.stride, geometry.padding, geometry.out_hw
+    Hp, Wp = H + 2 * pH, W + 2 * pW
+    c, p, q = np.meshgrid(np.arange(C), np.arange(kH), np.arange(kW), indexing="ij")
+    n, i, j = np.meshgrid(np.arange(N), np.arange(H_out), np.arange(W_out), indexing="ij")
+    L = H_out * W_out
+    tables = (c * Hp * Wp + p * Wp + q, n * C * Hp * Wp + i * sH * Wp + j * sW,
+              n * geometry.out_channels * L + i * W_out + j)
+    tables = tuple(np.ascontiguousarray(t.ravel(), dtype=np.intp) for t in tables)
+    for t in tables:
+        t.flags.writeable = False
+    return tables
+
+
+cdef Windows _windows_of(tuple tables, geometry):
+    """The Windows struct pointing into the (cached, read-only) tables."""
+    cdef Windows v
+    cdef const Py_ssize_t[::1] t
+    t = tables[0]
+    v.row_off = <Py_ssize_t *>&t[0]
+    t = tables[1]
+    v.col_base = <Py_ssize_t *>&t[0]
+    t = tables[2]
+    v.out_base = <Py_ssize_t *>&t[0]
+    v.L = geometry.out_hw[0] * geometry.out_hw[1]
+    return v
+
+
+def _pad_planes(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] x_pad):
+    """x_pad[n, c, pH + h, pW + w] = x[n, c, h, w]; x_pad arrives zeroed (its border stays 0)."""
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
+    cdef Py_ssize_t pH = (x_pad.shape[2] - H) // 2, pW = (x_pad.shape[3] - W) // 2
+    cdef Py_ssize_t nc, n, c, h, w
+    cdef int threads = _gemm_threads()
+    if x_pad.shape[0] != N or x_pad.shape[1] != C or pH < 0 or pW < 0 or \
+            x_pad.shape[2] != H + 2 * pH or x_pad.shape[3] != W + 2 * pW:
+        raise ValueError(f"pad_planes: cannot centre {tuple(x.shape)[:4]} in "
+                         f"{tuple(x_pad.shape)[:4]}")
+    for nc in prange(N * C, nogil=True, schedule="static", num_threads=threads):
+        n = nc // C
+        c = nc % C
+        for h in range(H):
+            for w in range(W):
+                x_pad[n, c, pH + h, pW + w] = x[n, c, h, w]
+
+
+def _crop_planes(const floating[:, :, :, ::1] x_pad, floating[:, :, :, ::1] x):
+    """x[n, c, h, w] = x_pad[n, c, pH + h, pW + w]: the centre (the adjoint of _pad_planes)."""
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
+    cdef Py_ssize_t pH = (x_pad.shape[2] - H) // 2, pW = (x_pad.shape[3] - W) // 2
+    cdef Py_ssize_t nc, n, c, h, w
+    cdef int threads = _gemm_threads()
+    if x_pad.shape[0] != N or x_pad.shape[1] != C or pH < 0 or pW < 0 or \
+            x_pad.shape[2] != H + 2 * pH or x_pad.shape[3] != W + 2 * pW:
+        raise ValueError(f"crop_planes: cannot take {tuple(x.shape)[:4]} from the centre of "
+                         f"{tuple(x_pad.shape)[:4]}")
+    for nc in prange(N * C, nogil=True, schedule="static", num_threads=threads):
+        n = nc // C
+        c = nc % C
+        for h in range(H):
+            for w in range(W):
+                x[n, c, h, w] = x_pad[n, c, pH + h, pW + w]
+
+
+def _padded(x, geometry):
+    """x with its zero border (x itself when the padding is 0)."""
+    (pH, pW) = geometry.padding
+    if pH == 0 and pW == 0:
+        return x
+    N, C, H, W = x.shape
+    x_pad = np.zeros((N, C, H + 2 * pH, W + 2 * pW), dtype=x.dtype)
+    _pad_planes(x, x_pad)
+    return x_pad
+
+
+def _blocks(itemsize):
+    """(KC, MC) of the GEMM (derived from this CPU's caches, see gemm_blocking.py)."""
+    info = _gemm_info()
+    kc, mc, _ = info["blocks_kc_mc_nc"] if itemsize == 4 else info["blocks_kc_mc_nc_float64"]
+    return kc, mc
+
+
+cdef class _Workspace:
+    """64-byte aligned scratch for the packing buffers (the micro-kernel's aligned loads need
+    it), freed with the object."""
+    cdef void *data
+
+    def __cinit__(self, Py_ssize_t elements, Py_ssize_t itemsize):
+        self.data = aligned_malloc(<size_t>(max(elements, 1) * itemsize))
+        if self.data == NULL:
+            raise MemoryError(f"conv: could not allocate {elements * itemsize} bytes of "
+                              "packing buffers")
+
+    def __dealloc__(self):
+        aligned_free(self.data)
+
+
+def _implicit_conv2d(x, weight, g):
+    """conv2d's product without the column matrix; x, weight contiguous, checked by conv2d."""
+    cdef tuple tables = _window_tables(g)
+    cdef Windows v = _windows_of(tables, g)
+    cdef Py_ssize_t M = g.out_channels, K = g.col_rows, L = v.L
+    cdef Py_ssize_t columns = g.batch * L
+    cdef int threads = _gemm_threads()
+    cdef Py_ssize_t KC, MC
+    KC, MC = _blocks(x.itemsize)
+    cdef Py_ssize_t nr = NR_F32 if x.dtype == np.float32 else NR_F64
+    # chunks of whole slivers, at most an MC-wide panel, and a whole number of them per thread
+    cdef Py_ssize_t chunk = max(nr, MC // nr * nr)
+    cdef Py_ssize_t tasks = threads * ceil_div(columns, threads * chunk)
+    chunk = round_up(ceil_div(columns, tasks), nr)
+    threads = min(threads, ceil_div(columns, chunk))
+    cdef Py_ssize_t kc = min(KC, K)
+    cdef Py_ssize_t per_thread = round_up(round_up(MC, MR) * kc, 16) + round_up(chunk * kc + M * chunk, 16)
+    y = np.empty((g.batch, M, *g.out_hw), dtype=x.dtype)
+    x = _padded(x, g)
+    work = _Workspace(per_thread * threads, x.itemsize)
+    cdef const float[:, :, :, ::1] x32
+    cdef const double[:, :, :, ::1] x64
+    cdef const float[:, ::1] w32
+    cdef const double[:, ::1] w64
+    cdef float[:, :, :, ::1] y32
+    cdef double[:, :, :, ::1] y64
+    if x.dtype == np.float32:
+        x32, w32, y32 = x, weight.reshape(M, K), y
+        with nogil:
+            implicit_conv(&x32[0, 0, 0, 0], &v, &w32[0, 0], M, K, columns, &y32[0, 0, 0, 0],
+                          chunk, kc, MC, threads, <float *>work.data, per_thread)
+    else:
+        x64, w64, y64 = x, weight.reshape(M, K), y
+        with nogil:
+            implicit_conv(&x64[0, 0, 0, 0], &v, &w64[0, 0], M, K, columns, &y64[0, 0, 0, 0],
+                          chunk, kc, MC, threads, <double *>work.data, per_thread)
+    return y
+
+
+def _pack_transposed_weight(weight, K_rows, M_out):
+    """weight (C_out, K_rows) as weight.T's MR-row slivers: pack[a, o, i] = weight[o, a*MR + i]
+    (zero past K_rows), one (C_out x MR) sliver after the other."""
+    slivers = ceil_div(K_rows, MR)
+    padded = np.zeros((M_out, slivers * MR), dtype=weight.dtype)
+    padded[:, :K_rows] = weight.reshape(M_out, K_rows)
+    return np.ascontiguousarray(padded.reshape(M_out, slivers, MR).transpose(1, 0, 2))
+
+
+def _implicit_conv2d_grad_input(grad_out, weight, g):
+    """col2im(weight.T @ g_rows) without dcols; grad_out, weight contiguous, checked."""
+    cdef tuple tables = _window_tables(g)
+    cdef Windows v = _windows_of(tables, g)
+    cdef Py_ssize_t M_out = g.out_channels, K_rows = g.col_rows, L = v.L
+    cdef int threads = _gemm_threads()
+    cdef Py_ssize_t nr = NR_F32 if grad_out.dtype == np.float32 else NR_F64
+    cdef Py_ssize_t MC = _blocks(grad_out.itemsize)[1]
+    # whole images per task, about an MC-wide panel of columns, a whole number per thread
+    cdef Py_ssize_t per_task = max(1, MC // L)
+    cdef Py_ssize_t tasks = threads * ceil_div(g.batch, threads * per_task)
+    per_task = ceil_div(g.batch, tasks)
+    threads = min(threads, ceil_div(g.batch, per_task))
+    cdef Py_ssize_t per_thread = round_up(MR * nr + M_out * nr, 16)
+    cdef Py_ssize_t images = g.batch
+    packed = _pack_transposed_weight(weight, K_rows, M_out)
+    (H, W), (pH, pW) = g.in_hw, g.padding
+    dx = np.zeros((g.batch, g.in_channels, H + 2 * pH, W + 2 * pW), dtype=grad_out.dtype)
+    work = _Workspace(per_thread * threads, grad_out.itemsize)
+    cdef const float[:, :, :, ::1] g32
+    cdef const double[:, :, :, ::1] g64
+    cdef const float[:, :, ::1] p32
+    cdef const double[:, :, ::1] p64
+    cdef float[:, :, :, ::1] dx32
+    cdef double[:, :, :, ::1] dx64
+    if grad_out.dtype == np.float32:
+        g32, p32, dx32 = grad_out, packed, dx
+        with nogil:
+            implicit_conv_grad_input(&g32[0, 0, 0, 0], &v, &p32[0, 0, 0], K_rows, M_out,
+                                     images, &dx32[0, 0, 0, 0], per_task, threads,
+                                     <float *>work.data, per_thread)
+    else:
+        g64, p64, dx64 = grad_out, packed, dx
+        with nogil:
+            implicit_conv_grad_input(&g64[0, 0, 0, 0], &v, &p64[0, 0, 0], K_rows, M_out,
+                                     images, &dx64[0, 0, 0, 0], per_task, threads,
+                                     <double *>work.data, per_thread)
+    if pH == 0 and pW == 0:
+        return dx
+    grad_x = np.empty((g.batch, g.in_channels, H, W), dtype=dx.dtype)
+    _crop_planes(dx, grad_x)
+    return grad_x
+
+
+def _implicit_conv2d_grad_weight(x, grad_out, g):
+    """(cols @ g_rows.T).T without the column matrix; x, grad_out contiguous, checked."""
+    cdef tuple tables = _window_tables(g)
+    cdef Windows v = _windows_of(tables, g)
+    cdef Py_ssize_t M_out = g.out_channels, K_rows = g.col_rows, L = v.L
+    cdef Py_ssize_t columns = g.batch * L
+    cdef int threads = _gemm_threads()
+    cdef Py_ssize_t nr = NR_F32 if x.dtype == np.float32 else NR_F64
+    cdef Py_ssize_t KC, MC
+    KC, MC = _blocks(x.itemsize)
+    # spans of at most 8 KC slices, a whole number of them per thread
+    cdef Py_ssize_t tasks = threads * ceil_div(columns, threads * 8 * KC)
+    cdef Py_ssize_t span = ceil_div(columns, tasks)
+    tasks = ceil_div(columns, span)
+    threads = min(threads, tasks)
+    cdef Py_ssize_t kc = min(KC, span)
+    cdef Py_ssize_t per_thread = round_up(round_up(MC, MR) * kc, 16) + round_up(round_up(M_out, nr) * kc, 16)
+    partials = np.empty((tasks, K_rows, M_out), dtype=x.dtype)
+    x = _padded(x, g)
+    work = _Workspace(per_thread * threads, x.itemsize)
+    cdef const float[:, :, :, ::1] x32, g32
+    cdef const double[:, :, :, ::1] x64, g64
+    cdef float[:, :, ::1] c32
+    cdef double[:, :, ::1] c64
+    if x.dtype == np.float32:
+        x32, g32, c32 = x, grad_out, partials
+        with nogil:
+            implicit_conv_grad_weight(&x32[0, 0, 0, 0], &v, &g32[0, 0, 0, 0], K_rows, M_out,
+                                      columns, &c32[0, 0, 0], span, kc, MC, threads,
+                                      <float *>work.data, per_thread)
+    else:
+        x64, g64, c64 = x, grad_out, partials
+        with nogil:
+            implicit_conv_grad_weight(&x64[0, 0, 0, 0], &v, &g64[0, 0, 0, 0], K_rows, M_out,
+                                      columns, &c64[0, 0, 0], span, kc, MC, threads,
+                                      <double *>work.data, per_thread)
+    grad_w_t = partials[0] if tasks == 1 else partials.sum(axis=0)
+    kH, kW = g.kernel_hw
+    return np.ascontiguousarray(grad_w_t.T).reshape(M_out, g.in_channels, kH, kW)
+
+
+# ---------------------------------------------------------------------------------------------
+# The three kernels. Same signatures, checks and results as the twins in conv_numpy.py.
+
+
+def conv2d(x, weight, stride=(1, 1), padding=(0, 0)):
+    """y = conv2d(x, weight): x (N, C_in, H, W), weight (C_out, C_in, kH, kW) -> y.
+
+    ``y[n, o, i, j] = sum_{c, p, q} x_pad[n, c, i*sH + p, j*sW + q] * w[o, c, p, q]``, of shape
+    (N, C_out, H_out, W_out), computed as ``w (C_out, C_in*kH*kW) @ im2col(x)`` with the columns
+    packed straight from x (implicit GEMM, above).
+    """
+    x, weight, g = check_conv2d(x, weight, stride, padding)
+    H_out, W_out = g.out_hw
+    if g.batch == 0 or H_out * W_out == 0:
+        return np.zeros((g.batch, g.out_channels, H_out, W_out), dtype=x.dtype)
+    return _implicit_conv2d(x, weight, g)
+
+
+def conv2d_grad_input(grad_out, weight, input_hw, stride=(1, 1), padding=(0, 0)):
+    """dL/dx of conv2d, given grad_out = dL/dy: shape (N, C_in, H, W) with (H, W) = input_hw.
+
+    ``dcols = w.T @ g_rows`` holds, for every column the forward pass would have built, the
+    gradient of the input values in it; col2im adds them back onto the input pixels. Here each
+    micro-tile of dcols is added back as soon as it is computed (implicit GEMM, above).
+    """
+    grad_out, weight, g = check_conv2d_grad_input(grad_out, weight, input_hw, stride, padding)
+    H_out, W_out = g.out_hw
+    if g.batch == 0 or H_out * W_out == 0:
+        return np.zeros((g.batch, g.in_channels, *g.in_hw), dtype=grad_out.dtype)
+    return _implicit_conv2d_grad_input(grad_out, weight, g)
+
+
+def conv2d_grad_weight(x, grad_out, kernel_hw, stride=(1, 1), padding=(0, 0)):
+    """dL/dweight of conv2d, given grad_out = dL/dy: shape (C_out, C_in, kH, kW).
+
+    ``dL/dw[o, (c, p, q)] = sum_{(n, i, j)} g_rows[o, (n, i, j)] * cols[(c, p, q), (n, i, j)]``:
+    one GEMM summing over every output pixel of every image at once, computed as its transpose
+    ``cols @ g_rows.T`` with cols packed straight from x (implicit GEMM, above).
+    """
+    x, grad_out, g = check_conv2d_grad_weight(x, grad_out, kernel_hw, stride, padding)
+    kH, kW = g.kernel_hw
+    H_out, W_out = g.out_hw
+    if g.batch == 0 or H_out * W_out == 0:
+        return np.zeros((g.out_channels, g.in_channels, kH, kW), dtype=x.dtype)
+    return _implicit_conv2d_grad_weight(x, grad_out, g)
 
 
 # ---------------------------------------------------------------------------------------------
