@@ -171,8 +171,8 @@ def run(threads, rounds, with_twin):
                      for n in names]
             line = f"{name:34s} {kernel:12s} " + " ".join(f"{c:>18s}" for c in cells)
             if torch is not None:
-                t = times[kernel]["torch"]
-                line += f"  {times[kernel]['compiled'] / t:14.2f} {times[kernel]['im2col'] / t:12.2f}"
+                by = times[kernel]
+                line += f"  {by['compiled'] / by['torch']:14.2f} {by['im2col'] / by['torch']:12.2f}"
             print(line, flush=True)
         for n in names:
             totals[n] += times["total"][n]

@@ -332,6 +332,7 @@ cdef struct Windows:
     Py_ssize_t *col_base  # n*C*Hp*Wp + i*sH*Wp + j*sW
     Py_ssize_t *out_base  # n*C_out*L + i*W_out + j: column k's pixel in an (N, C_out, L) array
     Py_ssize_t L          # H_out * W_out: the stride of one output channel
+    Py_ssize_t out_stride  # the stride of one channel of what implicit_conv writes (L, or H*W)
 
 
 cdef inline Py_ssize_t ceil_div(Py_ssize_t value, Py_ssize_t divisor) noexcept nogil:
@@ -458,7 +459,8 @@ cdef void implicit_conv(const floating *x, const Windows *v, const floating *wei
                         Py_ssize_t M, Py_ssize_t K, Py_ssize_t columns, floating *y,
                         Py_ssize_t chunk, Py_ssize_t KC, Py_ssize_t MC, int threads,
                         floating *workspace, Py_ssize_t per_thread) noexcept nogil:
-    """y_flat[out_base[k] + o * L] = sum_r weight[o, r] * cols[r, k]: conv2d, cols from x.
+    """y_flat[out_base[k] + o * out_stride] = sum_r weight[o, r] * cols[r, k]: conv2d, with
+    cols packed from x through the tables of v.
 
     The columns are cut into chunks (one task each, one thread's workspace each): for every KC
     slice of r, the chunk's B panel is packed from x, then every MC block of the weight's rows;
@@ -501,7 +503,7 @@ cdef void implicit_conv(const floating *x, const Windows *v, const floating *wei
         for o in range(M):  # C chunk (rows o, columns k) -> y[n, o, i, j]
             src = c_chunk + o * padded
             for j in range(cols):
-                y[v.out_base[k0 + j] + o * v.L] = src[j]
+                y[v.out_base[k0 + j] + o * v.out_stride] = src[j]
 
 
 cdef void implicit_conv_grad_input(const floating *g, const Windows *v,
@@ -617,6 +619,7 @@ cdef Windows _windows_of(tuple tables, geometry):
     t = tables[2]
     v.out_base = <Py_ssize_t *>&t[0]
     v.L = geometry.out_hw[0] * geometry.out_hw[1]
+    v.out_stride = v.L
     return v
 
 
@@ -656,6 +659,24 @@ def _crop_planes(const floating[:, :, :, ::1] x_pad, floating[:, :, :, ::1] x):
                 x[n, c, h, w] = x_pad[n, c, pH + h, pW + w]
 
 
+def _pad_planes_at(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] x_pad,
+                   Py_ssize_t top, Py_ssize_t left):
+    """x_pad[n, c, top + h, left + w] = x[n, c, h, w] (x_pad arrives zeroed)."""
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
+    cdef Py_ssize_t nc, n, c, h, w
+    cdef int threads = _gemm_threads()
+    if x_pad.shape[0] != N or x_pad.shape[1] != C or top < 0 or left < 0 or \
+            x_pad.shape[2] < H + top or x_pad.shape[3] < W + left:
+        raise ValueError(f"pad_planes_at: cannot place {tuple(x.shape)[:4]} at ({top}, {left}) "
+                         f"in {tuple(x_pad.shape)[:4]}")
+    for nc in prange(N * C, nogil=True, schedule="static", num_threads=threads):
+        n = nc // C
+        c = nc % C
+        for h in range(H):
+            for w in range(W):
+                x_pad[n, c, top + h, left + w] = x[n, c, h, w]
+
+
 def _padded(x, geometry):
     """x with its zero border (x itself when the padding is 0)."""
     (pH, pW) = geometry.padding
@@ -691,41 +712,143 @@ cdef class _Workspace:
 
 def _implicit_conv2d(x, weight, g):
     """conv2d's product without the column matrix; x, weight contiguous, checked by conv2d."""
-    cdef tuple tables = _window_tables(g)
-    cdef Windows v = _windows_of(tables, g)
-    cdef Py_ssize_t M = g.out_channels, K = g.col_rows, L = v.L
-    cdef Py_ssize_t columns = g.batch * L
+    y = np.empty((g.batch, g.out_channels, *g.out_hw), dtype=x.dtype)
+    _run_implicit_conv(_padded(x, g), _window_tables(g), g.out_hw[0] * g.out_hw[1],
+                       weight.reshape(g.out_channels, g.col_rows), y)
+    return y
+
+
+def _run_implicit_conv(x_pad, tables, Py_ssize_t out_stride, weight, y):
+    """y_flat[out_base[k] + o * out_stride] = sum_r weight[o, r] * cols[r, k] (implicit_conv),
+    cols described by tables = (row_off, col_base, out_base) over the padded source x_pad."""
+    cdef Windows v
+    cdef const Py_ssize_t[::1] t
+    t = tables[0]
+    v.row_off = <Py_ssize_t *>&t[0]
+    t = tables[1]
+    v.col_base = <Py_ssize_t *>&t[0]
+    t = tables[2]
+    v.out_base = <Py_ssize_t *>&t[0]
+    v.L = 0  # not read by implicit_conv
+    v.out_stride = out_stride
+    cdef Py_ssize_t M = weight.shape[0], K = weight.shape[1], columns = len(tables[1])
+    if len(tables[0]) != K or len(tables[2]) != columns:
+        raise ValueError("implicit conv: tables do not match the weight")
     cdef int threads = _gemm_threads()
     cdef Py_ssize_t KC, MC
-    KC, MC = _blocks(x.itemsize)
-    cdef Py_ssize_t nr = NR_F32 if x.dtype == np.float32 else NR_F64
+    KC, MC = _blocks(x_pad.itemsize)
+    cdef Py_ssize_t nr = NR_F32 if x_pad.dtype == np.float32 else NR_F64
     # chunks of whole slivers, at most an MC-wide panel, and a whole number of them per thread
     cdef Py_ssize_t chunk = max(nr, MC // nr * nr)
     cdef Py_ssize_t tasks = threads * ceil_div(columns, threads * chunk)
     chunk = round_up(ceil_div(columns, tasks), nr)
     threads = min(threads, ceil_div(columns, chunk))
     cdef Py_ssize_t kc = min(KC, K)
-    cdef Py_ssize_t per_thread = round_up(round_up(MC, MR) * kc, 16) + round_up(chunk * kc + M * chunk, 16)
-    y = np.empty((g.batch, M, *g.out_hw), dtype=x.dtype)
-    x = _padded(x, g)
-    work = _Workspace(per_thread * threads, x.itemsize)
+    cdef Py_ssize_t per_thread = (round_up(round_up(MC, MR) * kc, 16)
+                                  + round_up(chunk * kc + M * chunk, 16))
+    work = _Workspace(per_thread * threads, x_pad.itemsize)
     cdef const float[:, :, :, ::1] x32
     cdef const double[:, :, :, ::1] x64
     cdef const float[:, ::1] w32
     cdef const double[:, ::1] w64
     cdef float[:, :, :, ::1] y32
     cdef double[:, :, :, ::1] y64
-    if x.dtype == np.float32:
-        x32, w32, y32 = x, weight.reshape(M, K), y
+    if x_pad.dtype == np.float32:
+        x32, w32, y32 = x_pad, weight, y
         with nogil:
             implicit_conv(&x32[0, 0, 0, 0], &v, &w32[0, 0], M, K, columns, &y32[0, 0, 0, 0],
                           chunk, kc, MC, threads, <float *>work.data, per_thread)
     else:
-        x64, w64, y64 = x, weight.reshape(M, K), y
+        x64, w64, y64 = x_pad, weight, y
         with nogil:
             implicit_conv(&x64[0, 0, 0, 0], &v, &w64[0, 0], M, K, columns, &y64[0, 0, 0, 0],
                           chunk, kc, MC, threads, <double *>work.data, per_thread)
-    return y
+
+
+# The input gradient of a strided convolution as s_H * s_W small convolutions ("phases"). Write
+# h + pH = i*sH + p for an input row h, an output row i and a kernel row p: only the kernel rows
+# p with p = (h + pH) mod sH touch row h. So the input rows fall into sH classes h = h0 + sH*a
+# (h0 = 0 .. sH-1), and class h0 receives
+#
+#     dx[n, c, h0 + sH a, w0 + sW b] = sum_{o, t, u} g[n, o, a + e_h - t, b + e_w - u]
+#                                                    * w[o, c, p0 + sH t, q0 + sW u]
+#
+# with p0 = (h0 + pH) mod sH, e_h = (h0 + pH - p0) / sH (q0, e_w likewise), and g taken as 0
+# outside its H_out x W_out: a stride-1 convolution of g with a kernel of about (kH/sH) x (kW/sW)
+# taps, flipped. Each is one implicit_conv; together they compute every product of dcols once,
+# as col2im would add them, but each input pixel is written once instead of being added to
+# kH*kW/(sH*sW) times. Worth it when the input has enough channels to fill micro-tiles (the rows
+# of these GEMMs); a 1-channel input uses the folded col2im below.
+
+
+@functools.lru_cache(maxsize=64)
+def _phase_plan(geometry):
+    """The phases of the input gradient: (g padding (top, bottom, left, right), [per phase:
+    (h0, w0, p0, q0, Ha, Wa, e_h, e_w, Tp, Tq)])."""
+    (H, W), (kH, kW) = geometry.in_hw, geometry.kernel_hw
+    (sH, sW), (pH, pW), (H_out, W_out) = geometry.stride, geometry.padding, geometry.out_hw
+
+    def axis(size, k, s, p, size_out):
+        classes = []
+        for h0 in range(min(s, size)):
+            p0 = (h0 + p) % s
+            taps = len(range(p0, k, s))
+            count = len(range(h0, size, s))
+            e = (h0 + p - p0) // s
+            classes.append((h0, p0, count, e, taps))
+        before = max([taps - 1 - e for _, _, _, e, taps in classes if taps] + [0])
+        after = max([count - 1 + e - (size_out - 1) for _, _, count, e, taps in classes
+                     if taps] + [0])
+        return classes, before, after
+
+    rows, top, bottom = axis(H, kH, sH, pH, H_out)
+    cols, left, right = axis(W, kW, sW, pW, W_out)
+    phases = [(h0, w0, p0, q0, Ha, Wa, e_h, e_w, Tp, Tq)
+              for h0, p0, Ha, e_h, Tp in rows for w0, q0, Wa, e_w, Tq in cols]
+    return (top, bottom, left, right), phases
+
+
+@functools.lru_cache(maxsize=256)
+def _phase_tables(geometry, phase, g_padding):
+    """(row_off, col_base, out_base) of one phase: rows (o, t, u), columns (n, a, b)."""
+    h0, w0, p0, q0, Ha, Wa, e_h, e_w, Tp, Tq = phase
+    top, bottom, left, right = g_padding
+    N, C, O = geometry.batch, geometry.in_channels, geometry.out_channels
+    (H, W), (H_out, W_out) = geometry.in_hw, geometry.out_hw
+    Hg, Wg = H_out + top + bottom, W_out + left + right
+    o, t, u = np.meshgrid(np.arange(O), np.arange(Tp), np.arange(Tq), indexing="ij")
+    n, a, b = np.meshgrid(np.arange(N), np.arange(Ha), np.arange(Wa), indexing="ij")
+    tables = (o * Hg * Wg + (top - t) * Wg + (left - u),
+              n * O * Hg * Wg + (a + e_h) * Wg + (b + e_w),
+              n * C * H * W + (h0 + geometry.stride[0] * a) * W + (w0 + geometry.stride[1] * b))
+    tables = tuple(np.ascontiguousarray(x.ravel(), dtype=np.intp) for x in tables)
+    for x in tables:
+        x.flags.writeable = False
+    return tables
+
+
+def _phase_conv2d_grad_input(grad_out, weight, g):
+    """dx as sH*sW stride-1 implicit convolutions of g (above); arguments checked."""
+    (sH, sW), (H, W) = g.stride, g.in_hw
+    g_padding, phases = _phase_plan(g)
+    top, bottom, left, right = g_padding
+    N, O, H_out, W_out = grad_out.shape
+    if any(g_padding):
+        g_pad = np.zeros((N, O, H_out + top + bottom, W_out + left + right), grad_out.dtype)
+        _pad_planes_at(grad_out, g_pad, top, left)
+    else:
+        g_pad = grad_out
+    empty = any(Tp * Tq == 0 for *_, Tp, Tq in phases) or len(phases) < sH * sW
+    dx = (np.zeros if empty else np.empty)((N, g.in_channels, H, W), dtype=grad_out.dtype)
+    for phase in phases:
+        h0, w0, p0, q0, Ha, Wa, e_h, e_w, Tp, Tq = phase
+        if Tp * Tq == 0 or Ha * Wa == 0:
+            continue
+        # the phase's weight: (C_in, O*Tp*Tq), w[o, c, p0 + sH t, q0 + sW u] at [c, (o, t, u)]
+        taps = weight[:, :, p0::sH, q0::sW].transpose(1, 0, 2, 3)
+        taps = np.ascontiguousarray(taps).reshape(g.in_channels, O * Tp * Tq)
+        _run_implicit_conv(g_pad, _phase_tables(g, phase, g_padding), H * W, taps, dx)
+    return dx
 
 
 def _pack_transposed_weight(weight, K_rows, M_out):
@@ -797,7 +920,8 @@ def _implicit_conv2d_grad_weight(x, grad_out, g):
     tasks = ceil_div(columns, span)
     threads = min(threads, tasks)
     cdef Py_ssize_t kc = min(KC, span)
-    cdef Py_ssize_t per_thread = round_up(round_up(MC, MR) * kc, 16) + round_up(round_up(M_out, nr) * kc, 16)
+    cdef Py_ssize_t per_thread = (round_up(round_up(MC, MR) * kc, 16)
+                                  + round_up(round_up(M_out, nr) * kc, 16))
     partials = np.empty((tasks, K_rows, M_out), dtype=x.dtype)
     x = _padded(x, g)
     work = _Workspace(per_thread * threads, x.itemsize)
@@ -825,6 +949,11 @@ def _implicit_conv2d_grad_weight(x, grad_out, g):
 # ---------------------------------------------------------------------------------------------
 # The three kernels. Same signatures, checks and results as the twins in conv_numpy.py.
 
+# conv2d_grad_input computes by phases when the input has at least this many channels (the rows
+# of the phases' GEMMs: below 2 micro-tiles' worth most of each tile would be padding), else by
+# the folded col2im.
+PHASE_MIN_CHANNELS = 2 * MR
+
 
 def conv2d(x, weight, stride=(1, 1), padding=(0, 0)):
     """y = conv2d(x, weight): x (N, C_in, H, W), weight (C_out, C_in, kH, kW) -> y.
@@ -851,6 +980,8 @@ def conv2d_grad_input(grad_out, weight, input_hw, stride=(1, 1), padding=(0, 0))
     H_out, W_out = g.out_hw
     if g.batch == 0 or H_out * W_out == 0:
         return np.zeros((g.batch, g.in_channels, *g.in_hw), dtype=grad_out.dtype)
+    if g.in_channels >= PHASE_MIN_CHANNELS:
+        return _phase_conv2d_grad_input(grad_out, weight, g)
     return _implicit_conv2d_grad_input(grad_out, weight, g)
 
 
