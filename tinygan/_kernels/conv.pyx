@@ -297,8 +297,7 @@ def _im2col_conv2d_grad_weight(x, grad_out, kernel_hw, stride=(1, 1), padding=(0
 #
 # with Hp = H + 2*pH, Wp = W + 2*pW. The two tables (_window_tables) are small: one entry per
 # row and per column. Packing a sliver is then a plain gather, ``dst[j] = src[col_base[j]]``,
-# with no "is this the padding?" test, which the compiler turns into vector gather
-# instructions. Packing from x costs what packing from `cols` cost, and the 16x-the-input
+# with no "is this the padding?" test, done with vector gather instructions (conv_pack.h). Packing from x costs what packing from `cols` cost, and the 16x-the-input
 # matrix is never written to memory and read back.
 #
 # col2im folds into the product the same way: dcols[r, k] adds onto dx_pad_flat[col_base[k] +
@@ -324,6 +323,22 @@ cdef extern from "gemm_microkernel.h" nogil:
     void microkernel_f64 "tinygan_microkernel_f64"(
         Py_ssize_t kc, const double *a_sliver, const double *b_sliver, double *c_tile,
         Py_ssize_t ldc, int rows, int cols, int accumulate)
+
+
+cdef extern from "conv_pack.h" nogil:
+    void gather_f32 "tinygan_gather_f32"(float *dst, const float *src, const Py_ssize_t *index,
+                                         Py_ssize_t n)
+    void gather_f64 "tinygan_gather_f64"(double *dst, const double *src,
+                                         const Py_ssize_t *index, Py_ssize_t n)
+
+
+cdef inline void gather(floating *dst, const floating *src, const Py_ssize_t *index,
+                        Py_ssize_t n) noexcept nogil:
+    """dst[j] = src[index[j]] for j < n (vectorised in conv_pack.h)."""
+    if floating is float:
+        gather_f32(dst, src, index, n)
+    else:
+        gather_f64(dst, src, index, n)
 
 
 cdef struct Windows:
@@ -370,8 +385,7 @@ cdef void pack_b_windows(const floating *x_pad, const Windows *v, Py_ssize_t r0,
     for p in range(kc):
         src = x_pad + v.row_off[r0 + p]
         dst = sliver + p * nr
-        for j in range(cols):
-            dst[j] = src[base[j]]
+        gather(dst, src, base, cols)
         for j in range(cols, nr):
             dst[j] = 0
 
@@ -410,8 +424,7 @@ cdef void pack_b_grad_rows(const floating *g, const Windows *v, Py_ssize_t o0, P
     cdef const floating *src
     for p in range(kc):
         src = g + (o0 + p) * v.L
-        for j in range(cols):
-            sliver[p * nr + j] = src[base[j]]
+        gather(sliver + p * nr, src, base, cols)
         for j in range(cols, nr):
             sliver[p * nr + j] = 0
 
