@@ -297,8 +297,9 @@ def _im2col_conv2d_grad_weight(x, grad_out, kernel_hw, stride=(1, 1), padding=(0
 #
 # with Hp = H + 2*pH, Wp = W + 2*pW. The two tables (_window_tables) are small: one entry per
 # row and per column. Packing a sliver is then a plain gather, ``dst[j] = src[col_base[j]]``,
-# with no "is this the padding?" test, done with vector gather instructions (conv_pack.h). Packing from x costs what packing from `cols` cost, and the 16x-the-input
-# matrix is never written to memory and read back.
+# with no "is this the padding?" test, done with vector gather instructions (conv_pack.h).
+# Packing from x costs what packing from `cols` cost, and the 16x-the-input matrix is never
+# written to memory and read back.
 #
 # col2im folds into the product the same way: dcols[r, k] adds onto dx_pad_flat[col_base[k] +
 # row_off[r]], so each micro-tile of dcols, as soon as the micro-kernel has computed it, is
@@ -596,6 +597,80 @@ cdef void implicit_conv_grad_weight(const floating *x, const Windows *v, const f
                         microkernel(kc, a_pack + a * MR * kc, b_pack + s * nr * kc,
                                     c + (ic + a * MR) * M_out + s * nr, M_out, rows, width,
                                     pc > 0)
+
+
+cdef void pack_b_windows_transposed(const floating *x_pad, const Windows *v, Py_ssize_t k0,
+                                    Py_ssize_t kc, Py_ssize_t r0, Py_ssize_t cols,
+                                    floating *sliver) noexcept nogil:
+    """sliver[p * NR + j] = cols[r0 + j, k0 + p] (cols transposed), read from x_pad: for each
+    column k of cols the addresses x_pad + col_base[k] + row_off[r] are again one gather."""
+    cdef Py_ssize_t nr = tile_cols(sliver)
+    cdef Py_ssize_t p, j
+    for p in range(kc):
+        gather(sliver + p * nr, x_pad + v.col_base[k0 + p], v.row_off + r0, cols)
+        for j in range(cols, nr):
+            sliver[p * nr + j] = 0
+
+
+cdef void pack_a_grad_rows(const floating *g, const Windows *v, Py_ssize_t o0, Py_ssize_t rows,
+                           Py_ssize_t k0, Py_ssize_t kc, floating *sliver) noexcept nogil:
+    """sliver[p * MR + i] = g_rows[o0 + i, k0 + p] = g_flat[out_base[k0 + p] + (o0 + i) * L]."""
+    cdef Py_ssize_t p, i
+    cdef const floating *src
+    for p in range(kc):
+        src = g + v.out_base[k0 + p] + o0 * v.L
+        for i in range(MR):
+            sliver[p * MR + i] = src[i * v.L] if i < rows else 0
+
+
+cdef void implicit_conv_grad_weight_rows(const floating *x, const Windows *v, const floating *g,
+                                         Py_ssize_t K_rows, Py_ssize_t M_out,
+                                         Py_ssize_t columns, floating *partials, Py_ssize_t span,
+                                         Py_ssize_t chunk, Py_ssize_t KC, Py_ssize_t MC,
+                                         int threads, floating *workspace,
+                                         Py_ssize_t per_thread) noexcept nogil:
+    """partials[t] = g_rows[:, span t] @ cols[:, span t].T: dw summed over one span of columns.
+
+    The other orientation of implicit_conv_grad_weight, for many rows of cols (C_in*kH*kW at
+    least one micro-tile wide): cols.T is the B operand, packed by gathers along its rows with
+    unit-stride stores, in chunks of `chunk` of its columns; g_rows is the small A operand.
+    """
+    cdef Py_ssize_t nr = tile_cols(x)
+    cdef Py_ssize_t task, k0, cols, slice_, pc, kc, jb, j0, part, block, ic, mc, s, a, rows, width
+    cdef floating *a_pack
+    cdef floating *b_pack
+    cdef floating *c
+    for task in prange(ceil_div(columns, span), nogil=True, schedule="dynamic",
+                       num_threads=threads):
+        a_pack = workspace + threadid() * per_thread
+        b_pack = a_pack + round_up(round_up(MC, MR) * KC, 16)  # 64-byte aligned
+        c = partials + task * M_out * K_rows
+        k0 = task * span
+        cols = min(span, columns - k0)
+        for slice_ in range(ceil_div(cols, KC)):
+            pc = slice_ * KC
+            kc = min(KC, cols - pc)
+            for jb in range(ceil_div(K_rows, chunk)):
+                j0 = jb * chunk
+                part = min(chunk, K_rows - j0)
+                for s in range(ceil_div(part, nr)):
+                    width = min(nr, part - s * nr)
+                    pack_b_windows_transposed(x, v, k0 + pc, kc, j0 + s * nr, width,
+                                              b_pack + s * nr * kc)
+                for block in range(ceil_div(M_out, MC)):
+                    ic = block * MC
+                    mc = min(MC, M_out - ic)
+                    for a in range(ceil_div(mc, MR)):
+                        rows = min(MR, mc - a * MR)
+                        pack_a_grad_rows(g, v, ic + a * MR, rows, k0 + pc, kc,
+                                         a_pack + a * MR * kc)
+                    for s in range(ceil_div(part, nr)):
+                        width = min(nr, part - s * nr)
+                        for a in range(ceil_div(mc, MR)):
+                            rows = min(MR, mc - a * MR)
+                            microkernel(kc, a_pack + a * MR * kc, b_pack + s * nr * kc,
+                                        c + (ic + a * MR) * K_rows + j0 + s * nr, K_rows, rows,
+                                        width, pc > 0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -918,7 +993,11 @@ def _implicit_conv2d_grad_input(grad_out, weight, g):
 
 
 def _implicit_conv2d_grad_weight(x, grad_out, g):
-    """(cols @ g_rows.T).T without the column matrix; x, grad_out contiguous, checked."""
+    """g_rows @ cols.T without the column matrix; x, grad_out contiguous, checked.
+
+    Computed as dw (implicit_conv_grad_weight_rows) when cols has at least NR rows, else as
+    dw^T = cols @ g_rows.T (implicit_conv_grad_weight): either way the operand packed by
+    gathers is cols, and the micro-tiles are not mostly padding."""
     cdef tuple tables = _window_tables(g)
     cdef Windows v = _windows_of(tables, g)
     cdef Py_ssize_t M_out = g.out_channels, K_rows = g.col_rows, L = v.L
@@ -927,15 +1006,18 @@ def _implicit_conv2d_grad_weight(x, grad_out, g):
     cdef Py_ssize_t nr = NR_F32 if x.dtype == np.float32 else NR_F64
     cdef Py_ssize_t KC, MC
     KC, MC = _blocks(x.itemsize)
+    cdef bint rows_first = K_rows >= nr
     # spans of at most 8 KC slices, a whole number of them per thread
     cdef Py_ssize_t tasks = threads * ceil_div(columns, threads * 8 * KC)
     cdef Py_ssize_t span = ceil_div(columns, tasks)
     tasks = ceil_div(columns, span)
     threads = min(threads, tasks)
     cdef Py_ssize_t kc = min(KC, span)
-    cdef Py_ssize_t per_thread = (round_up(round_up(MC, MR) * kc, 16)
-                                  + round_up(round_up(M_out, nr) * kc, 16))
-    partials = np.empty((tasks, K_rows, M_out), dtype=x.dtype)
+    cdef Py_ssize_t chunk = max(nr, MC // nr * nr)  # columns of cols.T per packed B panel
+    cdef Py_ssize_t b_size = chunk * kc if rows_first else round_up(M_out, nr) * kc
+    cdef Py_ssize_t per_thread = round_up(round_up(MC, MR) * kc, 16) + round_up(b_size, 16)
+    shape = (tasks, M_out, K_rows) if rows_first else (tasks, K_rows, M_out)
+    partials = np.empty(shape, dtype=x.dtype)
     x = _padded(x, g)
     work = _Workspace(per_thread * threads, x.itemsize)
     cdef const float[:, :, :, ::1] x32, g32
@@ -945,18 +1027,30 @@ def _implicit_conv2d_grad_weight(x, grad_out, g):
     if x.dtype == np.float32:
         x32, g32, c32 = x, grad_out, partials
         with nogil:
-            implicit_conv_grad_weight(&x32[0, 0, 0, 0], &v, &g32[0, 0, 0, 0], K_rows, M_out,
-                                      columns, &c32[0, 0, 0], span, kc, MC, threads,
-                                      <float *>work.data, per_thread)
+            if rows_first:
+                implicit_conv_grad_weight_rows(&x32[0, 0, 0, 0], &v, &g32[0, 0, 0, 0], K_rows,
+                                               M_out, columns, &c32[0, 0, 0], span, chunk, kc,
+                                               MC, threads, <float *>work.data, per_thread)
+            else:
+                implicit_conv_grad_weight(&x32[0, 0, 0, 0], &v, &g32[0, 0, 0, 0], K_rows, M_out,
+                                          columns, &c32[0, 0, 0], span, kc, MC, threads,
+                                          <float *>work.data, per_thread)
     else:
         x64, g64, c64 = x, grad_out, partials
         with nogil:
-            implicit_conv_grad_weight(&x64[0, 0, 0, 0], &v, &g64[0, 0, 0, 0], K_rows, M_out,
-                                      columns, &c64[0, 0, 0], span, kc, MC, threads,
-                                      <double *>work.data, per_thread)
-    grad_w_t = partials[0] if tasks == 1 else partials.sum(axis=0)
+            if rows_first:
+                implicit_conv_grad_weight_rows(&x64[0, 0, 0, 0], &v, &g64[0, 0, 0, 0], K_rows,
+                                               M_out, columns, &c64[0, 0, 0], span, chunk, kc,
+                                               MC, threads, <double *>work.data, per_thread)
+            else:
+                implicit_conv_grad_weight(&x64[0, 0, 0, 0], &v, &g64[0, 0, 0, 0], K_rows, M_out,
+                                          columns, &c64[0, 0, 0], span, kc, MC, threads,
+                                          <double *>work.data, per_thread)
+    total = partials[0] if tasks == 1 else partials.sum(axis=0)
     kH, kW = g.kernel_hw
-    return np.ascontiguousarray(grad_w_t.T).reshape(M_out, g.in_channels, kH, kW)
+    if not rows_first:
+        total = np.ascontiguousarray(total.T)
+    return total.reshape(M_out, g.in_channels, kH, kW)
 
 
 # ---------------------------------------------------------------------------------------------
