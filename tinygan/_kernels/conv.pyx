@@ -1,4 +1,4 @@
-"""2-D convolution, compiled: im2col / col2im in Cython, every multiply in one big GEMM.
+"""2-D convolution, compiled: every multiply in a GEMM over the im2col matrix, never stored.
 
 The math is in ``conv_numpy.py`` (the twin); read it first. This file computes the same sums
 in a different order, chosen for speed:
@@ -19,10 +19,26 @@ The two gradients are GEMMs against the same matrix:
   that ``cols[r, k]`` was copied from. It must ADD, not assign: when windows overlap
   (stride < kernel) one pixel was copied into several columns and gets a gradient from each.
 
+This file does exactly that in three steps, in the section "im2col + GEMM + col2im" below
+(``_im2col_conv2d`` and friends: the twin's method, compiled). But ``cols`` is 16x the size of
+the input for a 4x4 kernel at stride 2 (12.8 MB for the DCGAN's 64->128 layer), and writing it
+and reading it back costs as much as the GEMM's arithmetic. So the kernels themselves use an
+*implicit GEMM* (section "Implicit GEMM" below): the GEMM's packing step, which copies small
+blocks of an operand into the order its micro-kernel reads anyway, copies them straight from
+the image, so ``cols`` never exists:
+
+- conv2d: ``w @ cols`` with the blocks of ``cols`` gathered from x;
+- conv2d_grad_weight: ``g_rows @ cols.T`` (or its transpose when cols has few rows), the same;
+- conv2d_grad_input: either as ``sH*sW`` small stride-1 convolutions of g, one per class of
+  input pixels (the "phases": every input pixel written once), or, for inputs with few
+  channels, ``w.T @ g_rows`` with each micro-tile added onto dx the moment it is computed
+  (col2im folded into the product).
+
 im2col and col2im run in parallel (OpenMP) over (image n, channel c) pairs. Pair (n, c) owns
 the rows (c, p, q) of ``cols`` in the columns of image n, and the plane dx[n, c] of the input
 gradient, so no two threads ever write the same memory: the scatter-add of col2im needs no
-atomics and no locks.
+atomics and no locks. The implicit GEMMs split their columns among threads the same way: a
+task owns whole images when it adds onto dx, and its own partial sum when it sums over pixels.
 
 Threads: the GEMM's setting (``TINYGAN_NUM_THREADS``, else every core; changed with
 ``tinygan.kernels.set_num_threads``). Built without OpenMP, the loops run on one thread with
