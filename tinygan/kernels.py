@@ -28,7 +28,7 @@ import warnings
 
 import numpy as np
 
-from ._kernels import conv_naive, conv_numpy, gemm_naive, gemm_numpy
+from ._kernels import conv_naive, conv_numpy, gemm_naive, gemm_numpy, norm_naive, norm_numpy
 from .arguments import integer
 
 RUNGS = ("naive", "numpy", "compiled")
@@ -40,6 +40,7 @@ def _load_compiled():
         return {
             "gemm": importlib.import_module("tinygan._kernels.gemm"),
             "conv": importlib.import_module("tinygan._kernels.conv"),
+            "norm": importlib.import_module("tinygan._kernels.norm"),
         }
     except ImportError as error:
         warnings.warn(
@@ -54,8 +55,8 @@ def _load_compiled():
 
 _compiled = _load_compiled()
 _rungs = {
-    "naive": {"gemm": gemm_naive, "conv": conv_naive},
-    "numpy": {"gemm": gemm_numpy, "conv": conv_numpy},
+    "naive": {"gemm": gemm_naive, "conv": conv_naive, "norm": norm_naive},
+    "numpy": {"gemm": gemm_numpy, "conv": conv_numpy, "norm": norm_numpy},
     "compiled": _compiled,
 }
 _active_name = None
@@ -202,6 +203,21 @@ def im2col(x, kernel_hw, stride=(1, 1), padding=(0, 0)):
 def col2im(cols, input_shape, kernel_hw, stride=(1, 1), padding=(0, 0)):
     """The adjoint of im2col, back to input_shape (N, C, H, W) (see conv_numpy.col2im)."""
     return _active["conv"].col2im(cols, input_shape, kernel_hw, stride, padding)
+
+
+def batch_norm_train(x, weight=None, bias=None, eps=1e-5):
+    """(y, mean, var, inv_std) of batch norm with batch statistics (see norm_numpy)."""
+    return _active["norm"].batch_norm_train(x, weight, bias, eps)
+
+
+def batch_norm_backward(g, x, mean, inv_std, weight=None, training=True):
+    """(dx, dweight, dbias) of batch norm given dL/dy (see norm_numpy)."""
+    return _active["norm"].batch_norm_backward(g, x, mean, inv_std, weight, training)
+
+
+def channel_affine(x, scale, shift=None):
+    """y[:, c] = x[:, c] * scale[c] + shift[c] (see norm_numpy)."""
+    return _active["norm"].channel_affine(x, scale, shift)
 
 
 # TINYGAN_KERNELS picks the rung at import; a bad value fails the import naming the variable.
