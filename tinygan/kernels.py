@@ -28,7 +28,16 @@ import warnings
 
 import numpy as np
 
-from ._kernels import conv_naive, conv_numpy, gemm_naive, gemm_numpy, norm_naive, norm_numpy
+from ._kernels import (
+    conv_naive,
+    conv_numpy,
+    elementwise_naive,
+    elementwise_numpy,
+    gemm_naive,
+    gemm_numpy,
+    norm_naive,
+    norm_numpy,
+)
 from .arguments import integer
 
 RUNGS = ("naive", "numpy", "compiled")
@@ -41,6 +50,7 @@ def _load_compiled():
             "gemm": importlib.import_module("tinygan._kernels.gemm"),
             "conv": importlib.import_module("tinygan._kernels.conv"),
             "norm": importlib.import_module("tinygan._kernels.norm"),
+            "elementwise": importlib.import_module("tinygan._kernels.elementwise"),
         }
     except ImportError as error:
         warnings.warn(
@@ -55,8 +65,10 @@ def _load_compiled():
 
 _compiled = _load_compiled()
 _rungs = {
-    "naive": {"gemm": gemm_naive, "conv": conv_naive, "norm": norm_naive},
-    "numpy": {"gemm": gemm_numpy, "conv": conv_numpy, "norm": norm_numpy},
+    "naive": {"gemm": gemm_naive, "conv": conv_naive, "norm": norm_naive,
+              "elementwise": elementwise_naive},
+    "numpy": {"gemm": gemm_numpy, "conv": conv_numpy, "norm": norm_numpy,
+              "elementwise": elementwise_numpy},
     "compiled": _compiled,
 }
 _active_name = None
@@ -218,6 +230,26 @@ def batch_norm_backward(g, x, mean, inv_std, weight=None, training=True):
 def channel_affine(x, scale, shift=None):
     """y[:, c] = x[:, c] * scale[c] + shift[c] (see norm_numpy)."""
     return _active["norm"].channel_affine(x, scale, shift)
+
+
+def leaky_relu(x, slope):
+    """x where x > 0, slope x elsewhere, 0 <= slope <= 1 (see elementwise_numpy)."""
+    return _active["elementwise"].leaky_relu(x, slope)
+
+
+def leaky_relu_backward(x, g, slope):
+    """dL/dx of leaky_relu given dL/dy: g where x > 0, slope g elsewhere."""
+    return _active["elementwise"].leaky_relu_backward(x, g, slope)
+
+
+def bias_add(x, bias):
+    """x + bias[c] along axis 1 (see elementwise_numpy)."""
+    return _active["elementwise"].bias_add(x, bias)
+
+
+def bias_grad(g):
+    """g summed over every axis but 1: the gradient of bias_add's bias."""
+    return _active["elementwise"].bias_grad(g)
 
 
 # TINYGAN_KERNELS picks the rung at import; a bad value fails the import naming the variable.

@@ -6,6 +6,8 @@
 W is stored (out, in), as in PyTorch, so that row j of W holds the weights of output unit j.
 """
 
+from .bias import add_bias
+
 
 def linear(input, weight, bias=None):
     """``input @ weight.T + bias``; the gradients come from the ops ``@``, ``.T`` and ``+``."""
@@ -21,5 +23,7 @@ def linear(input, weight, bias=None):
                 f"linear: bias of shape {bias.shape} does not match weight of shape "
                 f"{weight.shape} (expected ({weight.shape[0]},))"
             )
-        out = out + bias
+        # (N, out): one op whose bias gradient is a compiled sum (bias.py); other shapes
+        # broadcast with the engine's +
+        out = add_bias(out, bias) if out.ndim == 2 else out + bias
     return out
