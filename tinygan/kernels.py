@@ -37,6 +37,8 @@ from ._kernels import (
     gemm_numpy,
     norm_naive,
     norm_numpy,
+    optim_naive,
+    optim_numpy,
 )
 from .arguments import integer
 
@@ -51,6 +53,7 @@ def _load_compiled():
             "conv": importlib.import_module("tinygan._kernels.conv"),
             "norm": importlib.import_module("tinygan._kernels.norm"),
             "elementwise": importlib.import_module("tinygan._kernels.elementwise"),
+            "optim": importlib.import_module("tinygan._kernels.optim_update"),
         }
     except ImportError as error:
         warnings.warn(
@@ -66,9 +69,9 @@ def _load_compiled():
 _compiled = _load_compiled()
 _rungs = {
     "naive": {"gemm": gemm_naive, "conv": conv_naive, "norm": norm_naive,
-              "elementwise": elementwise_naive},
+              "elementwise": elementwise_naive, "optim": optim_naive},
     "numpy": {"gemm": gemm_numpy, "conv": conv_numpy, "norm": norm_numpy,
-              "elementwise": elementwise_numpy},
+              "elementwise": elementwise_numpy, "optim": optim_numpy},
     "compiled": _compiled,
 }
 _active_name = None
@@ -250,6 +253,19 @@ def bias_add(x, bias):
 def bias_grad(g):
     """g summed over every axis but 1: the gradient of bias_add's bias."""
     return _active["elementwise"].bias_grad(g)
+
+
+def adam_update(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay):
+    """One Adam step on one parameter: the moments in place, the new parameter returned."""
+    return _active["optim"].adam_update(param, grad, exp_avg, exp_avg_sq, step, lr, beta1,
+                                        beta2, eps, weight_decay)
+
+
+def rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps,
+                   weight_decay, momentum):
+    """One RMSprop step on one parameter: the state in place, the new parameter returned."""
+    return _active["optim"].rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer,
+                                           lr, alpha, eps, weight_decay, momentum)
 
 
 # TINYGAN_KERNELS picks the rung at import; a bad value fails the import naming the variable.
