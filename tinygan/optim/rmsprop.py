@@ -57,5 +57,5 @@ class RMSprop(Optimizer):
         param.data = kernels.rmsprop_update(
             param.data, grad, state["square_avg"],
             state["grad_avg"] if group["centered"] else None,
-            state["momentum_buffer"] if group["momentum"] > 0 else None, group["lr"], alpha, group["eps"],
-            group["weight_decay"], group["momentum"])
+            state["momentum_buffer"] if group["momentum"] > 0 else None,
+            group["lr"], alpha, group["eps"], group["weight_decay"], group["momentum"])
