@@ -67,6 +67,7 @@ def _load_compiled():
 
 
 _compiled = _load_compiled()
+_compiled_gemm = None if _compiled is None else _compiled["gemm"]
 _rungs = {
     "naive": {"gemm": gemm_naive, "conv": conv_naive, "norm": norm_naive,
               "elementwise": elementwise_naive, "optim": optim_naive},
@@ -152,9 +153,41 @@ def info():
 # The kernels. Each forwards to the active rung; the docstrings live with the implementations.
 
 
+# Products with at most this many multiply-adds run on one thread (the compiled GEMM's own limit,
+# MIN_MULTIPLY_ADDS_PER_THREAD = 64^3 per thread, would give them two). Such a product takes at
+# most ~0.2 ms on one core; a second thread saves at most half of that on an idle machine, and
+# on a busy one (other processes on the cores, as on the course's shared 2-core machines) the
+# product waits for the second thread until the OS schedules it: a whole time slice. Measured on
+# the toy GAN step (30 products of 256 x 128 x 128 and smaller per step), see
+# benchmarks/bench_toy.py and the helper's report. The convolutions' big products are not
+# affected (they call the compiled GEMM directly, and are larger).
+SMALL_GEMM_MULTIPLY_ADDS = 1 << 23
+
+
 def gemm(a, b, transpose_a=False, transpose_b=False):
     """C = op(A) @ op(B) for 2-D or batched 3-D float32/float64 arrays (see gemm_numpy.gemm)."""
-    return _active["gemm"].gemm(a, b, transpose_a, transpose_b)
+    kernel = _active["gemm"]
+    if kernel is _compiled_gemm and _small_product(a, b, transpose_b):
+        previous = kernel.get_num_threads()
+        if previous > 1:
+            kernel.set_num_threads(1)
+            try:
+                return kernel.gemm(a, b, transpose_a, transpose_b)
+            finally:
+                kernel.set_num_threads(previous)
+    return kernel.gemm(a, b, transpose_a, transpose_b)
+
+
+def _small_product(a, b, transpose_b):
+    """True when op(A) @ op(B) has at most SMALL_GEMM_MULTIPLY_ADDS multiply-adds (arrays only;
+    anything else goes on to gemm's own checks, which name the problem)."""
+    try:
+        work = a.size * b.shape[-2 if transpose_b else -1]  # (batch) m k n when A has the batch
+        if a.ndim == 2 and b.ndim == 3:
+            work *= b.shape[0]
+    except (AttributeError, IndexError):
+        return False
+    return work <= SMALL_GEMM_MULTIPLY_ADDS
 
 
 def matmul(a, b):
