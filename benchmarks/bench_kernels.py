@@ -1,4 +1,5 @@
-"""All kernel benchmarks in one run: GEMM (bench_gemm.py), then convolution (bench_conv.py).
+"""All kernel benchmarks in one run: GEMM (bench_gemm.py), convolution (bench_conv.py), then the
+fused kernels: batch norm, LeakyReLU, bias, Adam (bench_fused.py).
 
     python benchmarks/bench_kernels.py
 
@@ -14,7 +15,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-PARTS = ("bench_gemm.py", "bench_conv.py")
+PARTS = ("bench_gemm.py", "bench_conv.py", "bench_fused.py")
 
 
 def main():

@@ -8,7 +8,8 @@ formulas in registers, and its new values written once, on several threads for b
 Same bits as the twin: every scalar is rounded to the parameter's dtype first (what NumPy does
 with a Python float), and every operation is done in that dtype, in the twin's order. This needs
 the compiler NOT to fuse a multiply and an add into one FMA (one rounding instead of two), so
-setup.py builds this file with ``-ffp-contract=off`` (EXACT_ROUNDING_MODULES there).
+setup.py builds this file with ``-ffp-contract=off`` (EXACT_ROUNDING_MODULES there), and with
+``-fno-math-errno``, without which the loop calling sqrt is not vectorised (15x slower).
 
 Arrays that are not all C-contiguous (or all Fortran-contiguous) are handed to the twin,
 which gives the same result.
