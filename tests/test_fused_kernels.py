@@ -24,6 +24,7 @@ from tinygan._kernels import (
     optim_numpy,
 )
 from tinygan.functional.bias import add_bias
+from tinygan.functional.linear import linear_composed
 from tinygan.functional.normalization import batch_norm_composed
 
 try:
@@ -272,6 +273,29 @@ def test_dense_and_conv_bias_gradients_are_the_sums():
     conv(images).backward(g_conv)
     np.testing.assert_allclose(dense.bias.grad, g_dense.sum(axis=0), rtol=1e-12)
     np.testing.assert_allclose(conv.bias.grad, g_conv.sum(axis=(0, 2, 3)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("rung", ["numpy", "compiled"])
+def test_linear_op_equals_composed_and_gradchecks(rung):
+    if rung not in kernels.available():
+        pytest.skip("compiled kernels not built")
+    x, w, b = rand64(5, 3, seed=1), rand64(4, 3, seed=2), rand64(4, seed=3)
+    g = rng_array(5, 4, seed=4)
+    results = []
+    with kernels.using(rung):
+        for function in (F.linear, linear_composed):
+            for t in (x, w, b):
+                t.grad = None
+            y = function(x, w, b)
+            y.backward(g)
+            results.append((y.data, x.grad, w.grad, b.grad))
+        assert tinygan.gradcheck(F.linear, [x, w, b])
+        assert tinygan.gradgradcheck(lambda x, w, b: F.linear(x, w, b) ** 2, [x, w, b])
+        assert tinygan.gradcheck(lambda x, w: F.linear(x, w), [x, w])
+    for fused, composed in zip(*results, strict=True):
+        np.testing.assert_allclose(fused, composed, rtol=1e-12, atol=1e-14)
+    assert F.linear(x, w, b)._op == "linear"  # one node
+    assert len(F.linear(x, w, b)._parents) == 3
 
 
 @pytest.mark.parametrize("rung", elementwise_rungs())
