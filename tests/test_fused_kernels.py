@@ -238,6 +238,15 @@ def test_elementwise_rungs_agree(shape, dtype, slope):
         np.testing.assert_allclose(rung.bias_grad(g), expected_bias_grad, rtol=1e-5)
 
 
+@pytest.mark.parametrize("rung", elementwise_rungs())
+def test_relu_gives_positive_zero_and_nan_stays_nan(rung):
+    x = np.array([-2.0, -0.0, 0.0, 3.0, np.nan], np.float32)
+    y = rung.leaky_relu(x, 0.0)
+    np.testing.assert_array_equal(y, [0, 0, 0, 3, np.nan])
+    assert not np.signbit(y[:3]).any()  # as max(x, 0) and torch's relu: +0.0
+    assert np.isnan(rung.leaky_relu(x, 0.2)[-1])
+
+
 @pytest.mark.parametrize("rung", ["numpy", "naive", "compiled"])
 def test_activation_and_bias_ops_gradcheck(rung):
     if rung not in kernels.available():

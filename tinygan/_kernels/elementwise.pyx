@@ -45,6 +45,13 @@ def _leaky(const floating[::1] x, floating[::1] y, double slope):
     cdef floating s = <floating>slope
     cdef floating v
     cdef Py_ssize_t part, i, last
+    if s == 0:  # ReLU: +0.0 below zero (v * 0 would be -0.0), NaN passed on as NaN
+        for part in prange(chunks, nogil=True, schedule="static", num_threads=threads):
+            last = min(n, (part + 1) * CHUNK)
+            for i in range(part * CHUNK, last):
+                v = x[i]
+                y[i] = 0 if v <= 0 else v
+        return
     for part in prange(chunks, nogil=True, schedule="static", num_threads=threads):
         last = min(n, (part + 1) * CHUNK)
         for i in range(part * CHUNK, last):

@@ -17,7 +17,13 @@ def leaky_relu(x, slope):
     y = np.empty_like(x)
     flat_x, flat_y = x.reshape(-1), y.reshape(-1)
     for i in range(flat_x.size):
-        flat_y[i] = flat_x[i] if flat_x[i] > 0 else flat_x[i] * x.dtype.type(slope)
+        value = flat_x[i]
+        if value > 0 or value != value:  # positive, or NaN (passed on)
+            flat_y[i] = value
+        elif slope == 0:
+            flat_y[i] = 0.0  # ReLU: +0.0 (value * 0 would be -0.0 for a negative value)
+        else:
+            flat_y[i] = value * x.dtype.type(slope)
     return y
 
 

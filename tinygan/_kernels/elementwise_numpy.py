@@ -8,7 +8,8 @@
 Both LeakyReLU lines avoid selecting through a data-dependent mask (``np.where(x > 0, ...)``):
 a select on random signs mispredicts a branch per element. For 0 <= slope <= 1 the forward is
 max(x, slope x); the backward multiplies g by m = [x > 0] (1 - slope) + slope, which is exactly
-1 or slope when (1 - slope) + slope rounds to 1 (else the select is used). The same functions
+1 or slope when (1 - slope) + slope rounds to 1 (else the select is used). ReLU (slope 0) gives
++0.0 below zero, as max(x, 0) does; NaN stays NaN in every rung. The same functions
 as ``elementwise_naive.py`` (loops) and ``elementwise.pyx`` (compiled, on several threads).
 """
 
@@ -25,6 +26,8 @@ from .elementwise_checks import (
 def leaky_relu(x, slope):
     """max(x, slope x), elementwise: x where x > 0, slope x elsewhere."""
     x, slope = check_leaky_relu(x, slope)
+    if slope == 0:  # ReLU: max(x, 0) is +0.0 below zero (max(x, 0 * x) would give -0.0)
+        return np.maximum(x, x.dtype.type(0))
     return np.maximum(x, x * x.dtype.type(slope))
 
 
