@@ -3,11 +3,14 @@
 Every hot kernel exists three times in ``tinygan/_kernels/``, with the same signature, checks and
 results (up to rounding):
 
-- ``"naive"``: plain Python loops (``gemm_naive.py``, ``conv_naive.py``): the definition, one
-  multiply-add per statement, to step through in a debugger. Slow: tiny shapes only.
-- ``"numpy"``: the NumPy twins (``gemm_numpy.py``, ``conv_numpy.py``): the math in a few
-  vectorised lines, running on NumPy's BLAS.
-- ``"compiled"``: the Cython kernels (``gemm.pyx``, ``conv.pyx``): the default when built.
+- ``"naive"``: plain Python loops (``gemm_naive.py``, ``conv_naive.py``, ``norm_naive.py``,
+  ...): the definition, one multiply-add per statement, to step through in a debugger. Slow:
+  tiny shapes only.
+- ``"numpy"``: the NumPy twins (``gemm_numpy.py``, ``conv_numpy.py``, ``norm_numpy.py``,
+  ``elementwise_numpy.py``, ``optim_numpy.py``): the math in a few vectorised lines, running on
+  NumPy's BLAS.
+- ``"compiled"``: the Cython kernels (``gemm.pyx``, ``conv.pyx``, ``norm.pyx``,
+  ``elementwise.pyx``, ``optim_update.pyx``): the default when built.
 
 The rest of tinygan (the engine's ``@``, ``functional.conv2d``) calls the functions below, never
 a rung directly, so switching rungs switches the whole library::
