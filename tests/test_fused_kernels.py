@@ -447,6 +447,30 @@ def test_optimizers_give_the_same_bits_on_every_rung(make):
         np.testing.assert_array_equal(other, results[0])
 
 
+@needs_compiled
+def test_elementwise_and_optim_kernels_give_the_same_bits_on_two_threads():
+    """Big enough arrays to be split between threads: the results do not depend on it."""
+    x = rng_array(64, 64, 9, 9, seed=1, dtype=np.float32)  # 331776 values: 2 threads
+    g = rng_array(64, 64, 9, 9, seed=2, dtype=np.float32)
+    bias = rng_array(64, seed=3, dtype=np.float32)
+    gemm_module = kernels._compiled["gemm"]
+    previous = gemm_module.get_num_threads()
+    outs = []
+    try:
+        for threads in (1, 2):
+            gemm_module.set_num_threads(threads)  # 2 even on a 1-core machine
+            m, v = np.zeros_like(x), np.zeros_like(x)
+            new = optim_compiled.adam_update(x, g, m, v, 1, 1e-3, 0.9, 0.999, 1e-8, 0.0)
+            outs.append((elementwise_compiled.leaky_relu(x, 0.2),
+                         elementwise_compiled.leaky_relu_backward(x, g, 0.2),
+                         elementwise_compiled.bias_add(x, bias), elementwise_compiled.bias_grad(g),
+                         new, m, v))
+    finally:
+        gemm_module.set_num_threads(previous)
+    for a, b in zip(*outs, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 # ------------------------------------------------------------------------ small GEMMs
 
 
