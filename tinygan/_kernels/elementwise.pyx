@@ -24,8 +24,10 @@ from .elementwise_checks import (check_bias_add, check_bias_grad, check_leaky_re
 from .gemm import get_num_threads as _gemm_threads
 from .reductions cimport row_sum
 
-# These loops stream memory at several GB/s: 2^17 float32 values (512 KiB) take ~30 us, about
-# what waking a second thread costs on a busy 2-core machine.
+# NOT tuned: an estimate of where a second thread starts to pay on an idle machine. On a busy
+# one it may never pay: on the loaded 2-core test machine (load average ~10) the batch-norm
+# kernels at 64 x 128 x 7 x 7 took 3.5 ms on one thread and 47 ms on two, waiting for a thread
+# the OS had not scheduled (benchmarks/bench_fused.py). The threads setting is the user's lever.
 MIN_VALUES_PER_THREAD = 1 << 17
 cdef Py_ssize_t CHUNK = 1 << 14  # values per parallel task
 

@@ -27,8 +27,10 @@ from .reductions cimport row_centered_dot, row_centered_squares, row_sum
 from .gemm import get_num_threads as _gemm_threads
 from .norm_checks import check_affine, check_backward, check_train
 
-# below this many values per thread, one thread is faster (measured: waking a second thread
-# costs 10-50 us on a busy 2-core machine; 32768 float32 values take about 10 us per pass)
+# NOT tuned: an estimate of where a second thread starts to pay on an idle machine. On a busy
+# one it may never pay: on the loaded 2-core test machine (load average ~10) the batch-norm
+# kernels at 64 x 128 x 7 x 7 took 3.5 ms on one thread and 47 ms on two, waiting for a thread
+# the OS had not scheduled (benchmarks/bench_fused.py). The threads setting is the user's lever.
 MIN_VALUES_PER_THREAD = 32768
 
 

@@ -27,8 +27,10 @@ from .gemm import get_num_threads as _gemm_threads
 from . import optim_numpy as _twin
 from .optim_checks import check_update
 
-# About 20 flops per element on 4-5 streamed arrays: below 2^16 elements per thread, a second
-# thread costs more to wake than it saves.
+# NOT tuned: an estimate of where a second thread starts to pay on an idle machine. On a busy
+# one it may never pay: on the loaded 2-core test machine (load average ~10) the batch-norm
+# kernels at 64 x 128 x 7 x 7 took 3.5 ms on one thread and 47 ms on two, waiting for a thread
+# the OS had not scheduled (benchmarks/bench_fused.py). The threads setting is the user's lever.
 MIN_VALUES_PER_THREAD = 1 << 16
 cdef Py_ssize_t CHUNK = 1 << 13
 
