@@ -23,6 +23,14 @@ from setuptools.command.build_ext import build_ext
 
 KERNEL_DIR = Path("tinygan") / "_kernels"
 
+# Kernels that must round exactly as their NumPy twins do (same bits): the compiler may not fuse
+# a multiply and an add into one FMA there (gcc does so by default at -O3, clang within an
+# expression). Built with -ffp-contract=off where the compiler accepts it, and -fno-math-errno:
+# sqrt then never sets errno (its result is the same correctly rounded value), which is what lets
+# the compiler vectorise a loop that calls it (measured, Adam on 6272 x 100 float32, one core:
+# 5.9 ms without it, 0.44 ms with it; the NumPy twin 6.8 ms).
+EXACT_ROUNDING_MODULES = {"tinygan._kernels.optim_update"}
+
 
 def _flag_set(name):
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
@@ -68,9 +76,13 @@ class ProbingBuildExt(build_ext):
                 compile_flags.append("-fopenmp")
                 link_flags.append("-fopenmp")
                 macros.append(("TINYGAN_OPENMP", "1"))
+        exact = ([] if self.compiler.compiler_type == "msvc"  # MSVC does not contract by default
+                 else [f for f in ["-ffp-contract=off", "-fno-math-errno"]
+                       if _compiler_accepts(self.compiler, [f])])
         print(f"tinygan: compiling kernels with {' '.join(compile_flags) or 'default flags'}")
         for ext in self.extensions:
-            ext.extra_compile_args = compile_flags + list(ext.extra_compile_args or [])
+            extra = exact if ext.name in EXACT_ROUNDING_MODULES else []
+            ext.extra_compile_args = compile_flags + extra + list(ext.extra_compile_args or [])
             ext.extra_link_args = link_flags + list(ext.extra_link_args or [])
             ext.define_macros = macros + list(ext.define_macros or [])
         super().build_extensions()

@@ -1,5 +1,5 @@
-"""All kernel benchmarks in one run: GEMM (bench_gemm.py), then convolution (bench_conv.py),
-each on 1 and on 2 threads.
+"""All kernel benchmarks in one run: GEMM (bench_gemm.py), convolution (bench_conv.py), each on 1
+and on 2 threads, then the fused kernels: batch norm, LeakyReLU, bias, Adam (bench_fused.py).
 
     python benchmarks/bench_kernels.py
 
@@ -22,6 +22,7 @@ PARTS = (
     ("bench_gemm.py", [], {"TINYGAN_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}),
     ("bench_gemm.py", [], {"TINYGAN_NUM_THREADS": "2", "OPENBLAS_NUM_THREADS": "2"}),
     ("bench_conv.py", ["--threads", "1,2"], {}),
+    ("bench_fused.py", ["--threads", "1,2"], {}),
 )
 
 

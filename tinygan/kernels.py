@@ -3,11 +3,14 @@
 Every hot kernel exists three times in ``tinygan/_kernels/``, with the same signature, checks and
 results (up to rounding):
 
-- ``"naive"``: plain Python loops (``gemm_naive.py``, ``conv_naive.py``): the definition, one
-  multiply-add per statement, to step through in a debugger. Slow: tiny shapes only.
-- ``"numpy"``: the NumPy twins (``gemm_numpy.py``, ``conv_numpy.py``): the math in a few
-  vectorised lines, running on NumPy's BLAS.
-- ``"compiled"``: the Cython kernels (``gemm.pyx``, ``conv.pyx``): the default when built.
+- ``"naive"``: plain Python loops (``gemm_naive.py``, ``conv_naive.py``, ``norm_naive.py``,
+  ...): the definition, one multiply-add per statement, to step through in a debugger. Slow:
+  tiny shapes only.
+- ``"numpy"``: the NumPy twins (``gemm_numpy.py``, ``conv_numpy.py``, ``norm_numpy.py``,
+  ``elementwise_numpy.py``, ``optim_numpy.py``): the math in a few vectorised lines, running on
+  NumPy's BLAS.
+- ``"compiled"``: the Cython kernels (``gemm.pyx``, ``conv.pyx``, ``norm.pyx``,
+  ``elementwise.pyx``, ``optim_update.pyx``): the default when built.
 
 The rest of tinygan (the engine's ``@``, ``functional.conv2d``) calls the functions below, never
 a rung directly, so switching rungs switches the whole library::
@@ -28,7 +31,18 @@ import warnings
 
 import numpy as np
 
-from ._kernels import conv_naive, conv_numpy, gemm_naive, gemm_numpy
+from ._kernels import (
+    conv_naive,
+    conv_numpy,
+    elementwise_naive,
+    elementwise_numpy,
+    gemm_naive,
+    gemm_numpy,
+    norm_naive,
+    norm_numpy,
+    optim_naive,
+    optim_numpy,
+)
 from .arguments import integer
 
 RUNGS = ("naive", "numpy", "compiled")
@@ -40,6 +54,9 @@ def _load_compiled():
         return {
             "gemm": importlib.import_module("tinygan._kernels.gemm"),
             "conv": importlib.import_module("tinygan._kernels.conv"),
+            "norm": importlib.import_module("tinygan._kernels.norm"),
+            "elementwise": importlib.import_module("tinygan._kernels.elementwise"),
+            "optim": importlib.import_module("tinygan._kernels.optim_update"),
         }
     except ImportError as error:
         warnings.warn(
@@ -53,9 +70,12 @@ def _load_compiled():
 
 
 _compiled = _load_compiled()
+_compiled_gemm = None if _compiled is None else _compiled["gemm"]
 _rungs = {
-    "naive": {"gemm": gemm_naive, "conv": conv_naive},
-    "numpy": {"gemm": gemm_numpy, "conv": conv_numpy},
+    "naive": {"gemm": gemm_naive, "conv": conv_naive, "norm": norm_naive,
+              "elementwise": elementwise_naive, "optim": optim_naive},
+    "numpy": {"gemm": gemm_numpy, "conv": conv_numpy, "norm": norm_numpy,
+              "elementwise": elementwise_numpy, "optim": optim_numpy},
     "compiled": _compiled,
 }
 _active_name = None
@@ -136,9 +156,42 @@ def info():
 # The kernels. Each forwards to the active rung; the docstrings live with the implementations.
 
 
+# Products with at most this many multiply-adds run on one thread (the compiled GEMM's own limit,
+# MIN_MULTIPLY_ADDS_PER_THREAD = 64^3 per thread, would give them two). Such a product takes at
+# most ~0.2 ms on one core; a second thread saves at most half of that on an idle machine, and
+# on a busy one (other processes on the cores, as on the course's shared 2-core machines) the
+# product waits for the second thread until the OS schedules it: a whole time slice. Measured on
+# the toy GAN step (products of 256 x 128 x 128 and smaller; benchmarks/bench_toy.py, 2 threads,
+# a 2-core Xeon under a load average of ~10): 10-11 ms per step with this rule, 89-93 ms with
+# the limit set to 0. The convolutions' products are not affected (they call the compiled GEMM
+# directly).
+SMALL_GEMM_MULTIPLY_ADDS = 1 << 23
+
+
 def gemm(a, b, transpose_a=False, transpose_b=False):
     """C = op(A) @ op(B) for 2-D or batched 3-D float32/float64 arrays (see gemm_numpy.gemm)."""
-    return _active["gemm"].gemm(a, b, transpose_a, transpose_b)
+    kernel = _active["gemm"]
+    if kernel is _compiled_gemm and _small_product(a, b, transpose_b):
+        previous = kernel.get_num_threads()
+        if previous > 1:
+            kernel.set_num_threads(1)
+            try:
+                return kernel.gemm(a, b, transpose_a, transpose_b)
+            finally:
+                kernel.set_num_threads(previous)
+    return kernel.gemm(a, b, transpose_a, transpose_b)
+
+
+def _small_product(a, b, transpose_b):
+    """True when op(A) @ op(B) has at most SMALL_GEMM_MULTIPLY_ADDS multiply-adds (arrays only;
+    anything else goes on to gemm's own checks, which name the problem)."""
+    try:
+        work = a.size * b.shape[-2 if transpose_b else -1]  # (batch) m k n when A has the batch
+        if a.ndim == 2 and b.ndim == 3:
+            work *= b.shape[0]
+    except (AttributeError, IndexError):
+        return False
+    return work <= SMALL_GEMM_MULTIPLY_ADDS
 
 
 def matmul(a, b):
@@ -202,6 +255,54 @@ def im2col(x, kernel_hw, stride=(1, 1), padding=(0, 0)):
 def col2im(cols, input_shape, kernel_hw, stride=(1, 1), padding=(0, 0)):
     """The adjoint of im2col, back to input_shape (N, C, H, W) (see conv_numpy.col2im)."""
     return _active["conv"].col2im(cols, input_shape, kernel_hw, stride, padding)
+
+
+def batch_norm_train(x, weight=None, bias=None, eps=1e-5):
+    """(y, mean, var, inv_std) of batch norm with batch statistics (see norm_numpy)."""
+    return _active["norm"].batch_norm_train(x, weight, bias, eps)
+
+
+def batch_norm_backward(g, x, mean, inv_std, weight=None, training=True):
+    """(dx, dweight, dbias) of batch norm given dL/dy (see norm_numpy)."""
+    return _active["norm"].batch_norm_backward(g, x, mean, inv_std, weight, training)
+
+
+def channel_affine(x, scale, shift=None):
+    """y[:, c] = x[:, c] * scale[c] + shift[c] (see norm_numpy)."""
+    return _active["norm"].channel_affine(x, scale, shift)
+
+
+def leaky_relu(x, slope):
+    """x where x > 0, slope x elsewhere, 0 <= slope <= 1 (see elementwise_numpy)."""
+    return _active["elementwise"].leaky_relu(x, slope)
+
+
+def leaky_relu_backward(x, g, slope):
+    """dL/dx of leaky_relu given dL/dy: g where x > 0, slope g elsewhere."""
+    return _active["elementwise"].leaky_relu_backward(x, g, slope)
+
+
+def bias_add(x, bias):
+    """x + bias[c] along axis 1 (see elementwise_numpy)."""
+    return _active["elementwise"].bias_add(x, bias)
+
+
+def bias_grad(g):
+    """g summed over every axis but 1: the gradient of bias_add's bias."""
+    return _active["elementwise"].bias_grad(g)
+
+
+def adam_update(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay):
+    """One Adam step on one parameter: the moments in place, the new parameter returned."""
+    return _active["optim"].adam_update(param, grad, exp_avg, exp_avg_sq, step, lr, beta1,
+                                        beta2, eps, weight_decay)
+
+
+def rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps,
+                   weight_decay, momentum):
+    """One RMSprop step on one parameter: the state in place, the new parameter returned."""
+    return _active["optim"].rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer,
+                                           lr, alpha, eps, weight_decay, momentum)
 
 
 # TINYGAN_KERNELS picks the rung at import; a bad value fails the import naming the variable.

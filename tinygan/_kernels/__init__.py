@@ -5,6 +5,14 @@
 - convolution, im2col, col2im: ``conv_naive.py`` (loops over output positions),
   ``conv_numpy.py`` (the twin: einsum over sliding windows, and the shared checks),
   ``conv.pyx`` (compiled: GEMMs that read the im2col matrix straight from the image).
+- batch norm (training forward, backward, per-channel affine): ``norm_naive.py``,
+  ``norm_numpy.py``, ``norm.pyx`` (one pass per channel, channels on threads); checks in
+  ``norm_checks.py``.
+- LeakyReLU/ReLU forward and backward, bias add and bias gradient: ``elementwise_naive.py``,
+  ``elementwise_numpy.py``, ``elementwise.pyx``; checks in ``elementwise_checks.py``.
+- the Adam and RMSprop updates of one parameter: ``optim_naive.py``, ``optim_numpy.py``,
+  ``optim_update.pyx`` (one pass, the same bits as the twin); checks in ``optim_checks.py``.
+- ``reductions.pxd``: the row sums the compiled kernels share.
 
 Read them in that order: the naive rung is the definition written as loops, the twin is the same
 math vectorised, the ``.pyx`` is how it is made fast. Outside this package only

@@ -7,17 +7,36 @@ All of them but the two softmaxes act elementwise; every output has the input's 
 
 import numpy as np
 
-from ..engine import Tensor
+from .. import kernels
+from ..engine import Tensor, record
 
 
 def relu(input):
-    """max(x, 0)."""
-    return input.relu()
+    """max(x, 0): ``leaky_relu`` with slope 0 (the same op as ``Tensor.relu``, on the kernels)."""
+    return _leaky_relu_op(input, 0.0, "relu")
 
 
 def leaky_relu(input, negative_slope=0.01):
-    """x for x > 0, negative_slope * x otherwise (DCGAN's discriminator uses 0.2)."""
-    return input.leaky_relu(negative_slope)
+    """x for x > 0, negative_slope * x otherwise (DCGAN's discriminator uses 0.2).
+
+    The op of ``Tensor.leaky_relu`` run on ``tinygan.kernels`` (compiled: one branch-free pass on
+    several threads) for slopes in [0, 1]; other slopes use the Tensor method.
+    """
+    if not isinstance(negative_slope, int | float) or not 0 <= negative_slope <= 1:
+        return input.leaky_relu(negative_slope)
+    return _leaky_relu_op(input, float(negative_slope), "leaky_relu")
+
+
+def _leaky_relu_op(input, slope, name):
+    """y = x where x > 0, slope x elsewhere; dL/dx = g where x > 0, slope g elsewhere."""
+    data = kernels.leaky_relu(input.data, slope)
+
+    def backward(g, out, x_):
+        if isinstance(g, Tensor):  # a recorded backward (create_graph): g times a constant
+            return (g * np.where(x_.data > 0, 1.0, slope).astype(x_.dtype),)
+        return (kernels.leaky_relu_backward(x_, g, slope),)
+
+    return record(data, (input,), backward, name)
 
 
 def tanh(input):

@@ -23,6 +23,7 @@ import numpy as np
 from .. import kernels
 from ..arguments import int_pair
 from ..engine import Tensor, as_tensor, record
+from .bias import add_bias
 
 
 def _common_dtype(x, w):
@@ -158,4 +159,4 @@ def _add_channel_bias(y, bias, op):
     if bias.shape != (channels,):
         raise ValueError(f"{op}: bias of shape {bias.shape} does not match the {channels} "
                          f"output channels (expected ({channels},))")
-    return y + bias.reshape(1, channels, 1, 1)
+    return add_bias(y, bias)  # y + bias.reshape(1, channels, 1, 1), as one op (bias.py)

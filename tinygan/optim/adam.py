@@ -1,12 +1,10 @@
 """Adam (Kingma & Ba, 2015): per-parameter step sizes from running moments of the gradient.
 The DCGAN paper trains both networks with Adam(lr=0.0002, betas=(0.5, 0.999))."""
 
-import math
-
 import numpy as np
 
-from .. import arguments
-from .optimizer import Optimizer, decay_add_, lerp_
+from .. import arguments, kernels
+from .optimizer import Optimizer
 
 
 class Adam(Optimizer):
@@ -45,11 +43,9 @@ class Adam(Optimizer):
             state["exp_avg"] = np.zeros_like(param.data)
             state["exp_avg_sq"] = np.zeros_like(param.data)
         state["step"] += 1
-        step, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
-        if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * param.data
-        lerp_(m, grad, 1 - beta1)  # m = m + (1 - beta1) (g - m), in place
-        decay_add_(v, beta2, (1 - beta2) * grad * grad)  # v = beta2 v + (1 - beta2) g^2, in place
-        step_size = group["lr"] / (1 - beta1**step)
-        denom = np.sqrt(v) / math.sqrt(1 - beta2**step) + group["eps"]
-        param.data = param.data - step_size * (m / denom)
+        # The rule above, in one pass over the parameter (tinygan.kernels.adam_update: compiled,
+        # or the NumPy twin optim_numpy.adam_update, which has the formulas line by line; both
+        # give the same bits). m and v are updated in place; the parameter gets a new array.
+        param.data = kernels.adam_update(
+            param.data, grad, state["exp_avg"], state["exp_avg_sq"], state["step"], group["lr"],
+            beta1, beta2, group["eps"], group["weight_decay"])

@@ -4,8 +4,8 @@ optimizers made its training unstable."""
 
 import numpy as np
 
-from .. import arguments
-from .optimizer import Optimizer, lerp_
+from .. import arguments, kernels
+from .optimizer import Optimizer
 
 
 class RMSprop(Optimizer):
@@ -51,21 +51,11 @@ class RMSprop(Optimizer):
             if group["centered"]:
                 state["grad_avg"] = np.zeros_like(param.data)
         state["step"] += 1
-        if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * param.data
-        square_avg = state["square_avg"]
-        square_avg *= alpha
-        square_avg += (1 - alpha) * grad * grad
-        if group["centered"]:
-            grad_avg = state["grad_avg"]
-            lerp_(grad_avg, grad, 1 - alpha)
-            denom = np.sqrt(square_avg - grad_avg * grad_avg) + group["eps"]
-        else:
-            denom = np.sqrt(square_avg) + group["eps"]
-        if group["momentum"] > 0:
-            buffer = state["momentum_buffer"]
-            buffer *= group["momentum"]
-            buffer += grad / denom
-            param.data = param.data - group["lr"] * buffer
-        else:
-            param.data = param.data - group["lr"] * (grad / denom)
+        # The rule above, in one pass over the parameter (tinygan.kernels.rmsprop_update:
+        # compiled, or the NumPy twin optim_numpy.rmsprop_update with the formulas line by line;
+        # both give the same bits). The state is updated in place; the parameter gets a new array.
+        param.data = kernels.rmsprop_update(
+            param.data, grad, state["square_avg"],
+            state["grad_avg"] if group["centered"] else None,
+            state["momentum_buffer"] if group["momentum"] > 0 else None,
+            group["lr"], alpha, group["eps"], group["weight_decay"], group["momentum"])
