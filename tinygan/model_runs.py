@@ -5,7 +5,7 @@ command line, ``--resume``) is ``runs``'s.
 
 VAE (``--data mnist --model vae``): ``tinygan.models.VAE`` trained by ``gan.vae_step`` in
 ``gan.fit_models``; writes ``VAE_FILES``: the checkpoint, history.csv, metrics.json (the test
-set's negative ELBO in nats), history.png (the ELBO curve: -ELBO, its reconstruction and KL
+set's negative ELBO in nats; with ``subset`` n, of the first n test images), history.png (the ELBO curve: -ELBO, its reconstruction and KL
 parts, the gradient norm), reconstructions.png (test images beside their reconstructions),
 samples.png (decoded z ~ N(0, I)), interpolation.png (decoded straight lines between the codes
 mu(x) of test images). ``sample_vae`` draws from the prior like ``tinygan sample`` does from a
@@ -16,7 +16,8 @@ CycleGAN (``--data mnist:rotated --model cyclegan``): ``tinygan.models.cyclegan`
 the pairing does not exist in the data); writes ``CYCLEGAN_FILES``: translation_a2b.png (rows
 a, G(a), F(G(a)) for test images of A), translation_b2a.png (b, F(b), G(F(b))), history.png
 (the generators' adversarial and cycle losses, the discriminators' losses and scores),
-history.csv, metrics.json (``evaluate_cyclegan`` on test images) and the checkpoint.
+history.csv, metrics.json (``evaluate_cyclegan`` on 1000 test images per domain, or as many as
+domain A has for training with ``subset``) and the checkpoint.
 """
 
 import os
@@ -69,6 +70,8 @@ def train_vae(config, out, checkpoint, resume, progress, log):
                         batch_size=config.batch_size, show=("loss", "reconstruction", "kl"),
                         lr_schedule=linear_decay(config.steps, config.lr_decay_start))
     test_images, _ = load_dataset(config.data, "test")
+    if config.subset:  # a quick run on a subset is measured on as many test images
+        test_images = test_images[:max(config.subset, 32)]
     metrics = {"model": "vae", "step": result.step,
                "epochs": result.step / batches.batches_per_epoch,
                "test": negative_elbo_of(vae, test_images)}
@@ -181,7 +184,8 @@ def train_cyclegan(config, out, checkpoint, resume, progress, log):
                         lr_schedule=linear_decay(config.steps, config.lr_decay_start))
     metrics = {"model": "cyclegan", "step": result.step,
                "epochs": result.step / batches_a.batches_per_epoch,
-               "test": evaluate_cyclegan(G, F, config.data, n=1000, classify=_cached_classifier)}
+               "test": evaluate_cyclegan(G, F, config.data, n=min(1000, len(a_images)),
+                                         classify=_cached_classifier)}
     if result.history["step"]:
         metrics["last_100_steps"] = {k: float(np.mean(v[-100:]))
                                      for k, v in result.history.items() if k != "step"}
