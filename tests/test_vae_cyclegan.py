@@ -20,8 +20,8 @@ from tinygan.gan import (
     fit_models,
     vae_step,
 )
-from tinygan.models import VAE, PatchDiscriminator, ResnetGenerator, cyclegan, reparameterize
 from tinygan.model_runs import CYCLEGAN_FILES, VAE_FILES
+from tinygan.models import VAE, PatchDiscriminator, ResnetGenerator, cyclegan, reparameterize
 
 
 def images(rng, n=8):
