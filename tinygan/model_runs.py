@@ -5,11 +5,11 @@ command line, ``--resume``) is ``runs``'s.
 
 VAE (``--data mnist --model vae``): ``tinygan.models.VAE`` trained by ``gan.vae_step`` in
 ``gan.fit_models``; writes ``VAE_FILES``: the checkpoint, history.csv, metrics.json (the test
-set's negative ELBO in nats; with ``subset`` n, of the first n test images), history.png
-(the ELBO curve: -ELBO, its reconstruction and KL parts, the gradient norm), reconstructions.png (test images beside their reconstructions),
-samples.png (decoded z ~ N(0, I)), interpolation.png (decoded straight lines between the codes
-mu(x) of test images). ``sample_vae`` draws from the prior like ``tinygan sample`` does from a
-GAN.
+set's negative ELBO in nats; with ``subset`` n, of the first n test images), history.png (the
+ELBO curve: -ELBO, its reconstruction and KL parts, the gradient norm), reconstructions.png
+(test images beside their reconstructions), samples.png (decoded z ~ N(0, I)),
+interpolation.png (decoded straight lines between the codes mu(x) of test images).
+``sample_vae`` draws from the prior like ``tinygan sample`` does from a GAN.
 
 CycleGAN (``--data mnist:rotated --model cyclegan``): ``tinygan.models.cyclegan`` trained by
 ``gan.cycle_step`` on two ``BatchIterator``s, one per domain (``tinygan.datasets.domain_pair``:
