@@ -88,8 +88,8 @@ def train_vae(config, out, checkpoint, resume, progress, log):
     pairs = np.concatenate([np.stack([inputs[r * 8:(r + 1) * 8], recon[r * 8:(r + 1) * 8]])
                             for r in range(4)]).reshape(-1, 1, 28, 28)
     plot.figure(os.path.join(out, "reconstructions.png"),
-                lambda ax: plot.image_grid(ax, pairs, nrow=8, title="test images (rows 1, 3, "
-                                           "5, 7) and their reconstructions dec(mu(x))"), size=5)
+                lambda ax: plot.image_grid(ax, pairs, nrow=8, title="x (odd rows), "
+                                           "dec(mu(x)) (even rows)"), size=5)
     plot.figure(os.path.join(out, "samples.png"),
                 lambda ax: plot.image_grid(ax, sample_generator(vae.decoder, fixed_z), nrow=8,
                                            title=f"dec(z), z ~ N(0, I), step {result.step}"),
