@@ -19,6 +19,11 @@ GIF of those grids and a latent interpolation instead of the 2-D panels (``IMAGE
 sample quality is scored separately (``tinygan score``), since it needs the trained classifier.
 
 ``sample(checkpoint, n)`` rebuilds G from a checkpoint's configuration and draws from it.
+
+``--model vae`` (image data) and ``--model cyclegan`` (a domain pair such as "mnist:rotated",
+``tinygan.datasets.domain_pair``) are not a game of one G and one D: ``train`` hands them to
+``tinygan/model_runs.py`` (trained by ``gan.fit_models``, their defaults in ``MODEL_RECIPES``),
+and ``sample`` draws from a VAE's decoder as from a generator.
 """
 
 import csv
