@@ -73,6 +73,10 @@ def main():
     for r in rows:
         print(f"{r['cycle_weight']:7g}{100 * r['class_kept_a2b']:10.1f}%"
               f"{100 * r['class_kept_b2a']:10.1f}%{r['cycle_a']:13.4f}{r['cycle_b']:13.4f}")
+    if "untranslated_a2b" in rows[0]:
+        print("G(a) read as a's class without undoing B's change (G did not translate): "
+              + ", ".join(f"lambda {r['cycle_weight']:g}: {100 * r['untranslated_a2b']:.1f}%"
+                          for r in rows))
     print(f"(classifier on the real B test images: {100 * rows[0]['classifier_on_b']:.1f}%; on "
           f"{rows[0]['images_per_domain']} test images per domain; chance: 10%)")
     (out / "eval_cyclegan.json").write_text(json.dumps({"data": args.data, "runs": rows},

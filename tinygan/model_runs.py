@@ -216,7 +216,10 @@ def evaluate_cyclegan(G, F, pair, n=None, classify=None):
       ``class_kept_a2b``, the fraction of a's whose translation G(a), seen as the classifier
       sees domain B (``to_classifier_view``), is given a's class; ``class_kept_b2a`` the same
       for F(b); and ``classifier_on_b``, the classifier's accuracy on the real B test images
-      (the ceiling of class_kept_a2b: a thick digit is harder to read than a thin one).
+      (the ceiling of class_kept_a2b: a thick digit is harder to read than a thin one); and,
+      for "rotated" and "inverted", ``untranslated_a2b``: the fraction of G(a) the classifier
+      reads as a's class *without* undoing B's change; high when G left a as it was instead
+      of translating it.
     """
     data, change = split_name(pair)
     a, a_labels, b, b_labels = domain_pair(pair, "test")
@@ -233,6 +236,8 @@ def evaluate_cyclegan(G, F, pair, n=None, classify=None):
         result["class_kept_b2a"] = float((predict(fake_a) == b_labels).mean())
         result["classifier_on_b"] = float((predict(to_classifier_view(b, change))
                                            == b_labels).mean())
+        if change != "thick":
+            result["untranslated_a2b"] = float((predict(fake_b) == a_labels).mean())
     return result
 
 
