@@ -3,9 +3,9 @@
 Commands:
   demo    check the GAN's gradients against central differences, then train a GAN on the ring
           of 8 Gaussians for about a minute and report the modes it captured (no download)
-  train   train a GAN on a toy data set or MNIST / Fashion-MNIST (the DCGAN); write config,
-          checkpoint, history, metrics, figures
-  sample  draw samples from a trained generator into a .npy file
+  train   train a GAN on a toy data set or MNIST / Fashion-MNIST (the DCGAN), a VAE on images
+          or CycleGAN on a domain pair; write config, checkpoint, history, metrics, figures
+  sample  draw samples from a trained generator (or a VAE's decoder) into a .npy file
   score   the Inception Score and Fréchet distance of generated images (a .npy file)
   info    which kernels are active, the thread count and what the build compiled in
 
@@ -57,8 +57,10 @@ def _boolean(text):
 
 # The command-line flags of `tinygan train`, each a field of runs.TrainConfig.
 _TRAIN_FLAGS = {
-    "data": (str, "data set: " + ", ".join([*runs.toy.TOY_DATASETS, *runs.IMAGE_DATASETS])),
-    "model": (str, "mlp (toy data) or dcgan (images); default: the data's"),
+    "data": (str, "data set: " + ", ".join([*runs.toy.TOY_DATASETS, *runs.IMAGE_DATASETS])
+             + "; or a domain pair for CycleGAN: " + ", ".join(runs.DOMAIN_PAIRS)),
+    "model": (str, "mlp (toy data), dcgan or vae (images), cyclegan (a domain pair); default: "
+                   "the data's"),
     "loss": (str, "minimax, nonsaturating, wasserstein or wgan-gp"),
     "steps": (int, "rounds of the game (D step(s) then a G step)"),
     "epochs": (int, "image data: passes over the training set (default 5)"),
@@ -78,6 +80,11 @@ _TRAIN_FLAGS = {
     "seed": (int, "random seed"),
     "sample_every": (int, "steps between kept samples (GIF frames, metrics over time)"),
     "checkpoint_every": (int, "steps between checkpoints"),
+    "base_channels": (int, "VAE and CycleGAN: channels of the first convolution (default 32 "
+                           "for the VAE, 8 for CycleGAN)"),
+    "blocks": (int, "CycleGAN: residual blocks in each generator"),
+    "cycle_weight": (float, "CycleGAN: lambda, the weight of the cycle loss (0: none)"),
+    "identity_weight": (float, "CycleGAN: lambda_id, the weight of the identity loss (0: none)"),
 }
 # Settings that may change when a run is resumed; any other must match the checkpoint's.
 _RESUMABLE = {"steps", "epochs", "sample_every", "checkpoint_every"}
@@ -160,6 +167,22 @@ def _report(metrics, seconds, out):
         print(f"figures in {out}: game.png (D(x), real and fake samples, G's gradient), "
               "samples.png, history.png (losses, D(x) and D(G(z)), gradient norms), "
               "training.gif")
+    elif metrics.get("model") == "vae":
+        test = metrics["test"]
+        print(f"test set ({test['images']} images): -ELBO {test['negative_elbo']:.2f} nats per "
+              f"image (reconstruction {test['reconstruction']:.2f} + KL {test['kl']:.2f})")
+        print(f"figures in {out}: reconstructions.png, samples.png (z ~ N(0, I)), "
+              "interpolation.png, history.png (the ELBO curve); score samples with "
+              "`tinygan sample` then `tinygan score`")
+    elif metrics.get("model") == "cyclegan":
+        test = metrics["test"]
+        print(f"on {test['images_per_domain']} test images per domain: cycle error |F(G(a)) - a| "
+              f"{test['cycle_a']:.4f}, |G(F(b)) - b| {test['cycle_b']:.4f}")
+        if "class_kept_a2b" in test:
+            print(f"digit kept by the translation: A -> B {100 * test['class_kept_a2b']:.1f}%, "
+                  f"B -> A {100 * test['class_kept_b2a']:.1f}% (classifier on real B: "
+                  f"{100 * test['classifier_on_b']:.1f}%)")
+        print(f"figures in {out}: translation_a2b.png, translation_b2a.png, history.png")
     else:
         print(f"figures in {out}: samples.png (G(z) for fixed z), training.gif (the same z, "
               "once per epoch), interpolation.png, history.png; score samples with "

@@ -8,6 +8,7 @@ Every figure the command line or a lesson writes is drawn here:
 - ``density_1d(ax, ...)``: Goodfellow et al. (2014), Figure 1 — p_data, p_g and D(x) on one axis,
   with the mapping x = G(z) drawn from a line of z values below;
 - ``loss_curves``, ``d_output_curves``, ``grad_norm_curves``: the history of a run;
+  ``curves_figure``: any columns of a history, one panel per group (the VAE's, CycleGAN's);
 - ``scatter``, ``image_grid``: samples;
 - ``matrix``: an array as a grid of cells, optionally with each value written in its cell and
   boxes around chosen blocks (im2col's windows and columns, a convolution written as a matrix);
@@ -245,6 +246,19 @@ def history_figure(path, history, wasserstein=False, smooth=50):
     loss_curves(axes[0], history, smooth)
     d_output_curves(axes[1], history, smooth, wasserstein)
     grad_norm_curves(axes[2], history, smooth)
+    return save(fig, path)
+
+
+def curves_figure(path, history, panels, smooth=50):
+    """One PNG with a panel per entry of ``panels``, each (title, [(column, label), ...]):
+    those columns of ``history`` over its "step" column, with moving averages; returns the
+    path."""
+    fig, axes = new_figure(ncols=len(panels), size=3.6)
+    colors = (D_COLOR, FAKE_COLOR, REAL_COLOR, "black")
+    for ax, (title, columns) in zip(np.atleast_1d(axes), panels):
+        _curves(ax, history, [(key, label, colors[i % len(colors)])
+                              for i, (key, label) in enumerate(columns)], smooth)
+        ax.set_title(title)
     return save(fig, path)
 
 

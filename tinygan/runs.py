@@ -19,6 +19,11 @@ GIF of those grids and a latent interpolation instead of the 2-D panels (``IMAGE
 sample quality is scored separately (``tinygan score``), since it needs the trained classifier.
 
 ``sample(checkpoint, n)`` rebuilds G from a checkpoint's configuration and draws from it.
+
+``--model vae`` (image data) and ``--model cyclegan`` (a domain pair such as "mnist:rotated",
+``tinygan.datasets.domain_pair``) are not a game of one G and one D: ``train`` hands them to
+``tinygan/model_runs.py`` (trained by ``gan.fit_models``, their defaults in ``MODEL_RECIPES``),
+and ``sample`` draws from a VAE's decoder as from a generator.
 """
 
 import csv
@@ -28,9 +33,9 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from . import plot
+from . import model_runs, plot
 from .creation import randn
-from .datasets import BatchIterator, fashion_mnist, mnist, toy
+from .datasets import DOMAIN_PAIRS, BatchIterator, fashion_mnist, mnist, toy
 from .gan import (
     DEFAULT_D_STEPS,
     DEFAULT_LR,
@@ -42,6 +47,7 @@ from .gan import (
     make_optimizer,
     sample_generator,
 )
+from .gan.loop import is_models_checkpoint, load_models_checkpoint
 from .gan.losses import LOSSES
 from .gan.recipes import DEFAULT_BETAS, OPTIMIZERS, default_optimizer
 from .metrics import PROTOCOL_SAMPLES, mode_coverage
@@ -95,14 +101,32 @@ class TrainConfig:
     seed: int = 0
     sample_every: int | None = None  # None: 500 steps for toy data, one epoch for images
     checkpoint_every: int = 2000
+    # The VAE ("--model vae", image data) and CycleGAN ("--model cyclegan", a domain pair such
+    # as "mnist:rotated"): tinygan/model_runs.py. Their defaults: MODEL_RECIPES.
+    base_channels: int | None = None  # None: 32 for the VAE, 8 for CycleGAN
+    blocks: int = 2  # CycleGAN: residual blocks in each generator
+    cycle_weight: float = 10.0  # CycleGAN: lambda, the cycle loss's weight (0: no cycle loss)
+    identity_weight: float = 0.0  # CycleGAN: lambda_id, the identity loss's weight (0: none)
 
     @property
     def is_image(self):
         return self.data in IMAGE_DATASETS
 
+    @property
+    def is_pair(self):
+        """A pair of unpaired image domains ("mnist:rotated", ...), CycleGAN's data."""
+        return self.data in DOMAIN_PAIRS
+
+    @property
+    def is_other_model(self):
+        """The VAE or CycleGAN (not a GAN of G and D): trained by tinygan/model_runs.py."""
+        return self.model in MODEL_RECIPES or (self.model is None and self.is_pair)
+
     def resolved(self):
         """A copy with each None replaced by the loss's published setting (gan.recipes) or the
         data kind's default (toy or image)."""
+        if self.is_other_model:
+            return _resolved_other_model(self)
         values = asdict(self)
         beta1, beta2 = DEFAULT_BETAS.get(self.loss, (0.5, 0.999))
         image = self.is_image
@@ -127,9 +151,12 @@ class TrainConfig:
 
     def validate(self):
         """Raise ValueError naming the first setting that is out of range."""
-        names = list(toy.TOY_DATASETS) + list(IMAGE_DATASETS)
+        names = list(toy.TOY_DATASETS) + list(IMAGE_DATASETS) + list(DOMAIN_PAIRS)
         _expect(self.data in names, "data", self.data, "one of " + ", ".join(names))
-        _expect(self.loss in LOSSES, "loss", self.loss, "one of " + ", ".join(LOSSES))
+        if self.is_other_model:
+            _validate_other_model(self)
+        else:
+            _expect(self.loss in LOSSES, "loss", self.loss, "one of " + ", ".join(LOSSES))
         _expect(self.optimizer in (None,) + OPTIMIZERS, "optimizer", self.optimizer,
                 "one of " + ", ".join(OPTIMIZERS))
         for name in ("steps", "epochs", "subset"):
@@ -141,11 +168,13 @@ class TrainConfig:
             value = getattr(self, name)
             _expect(value is None or _is_int(value) and value >= 1, name, value,
                     "an integer >= 1")
-        _expect(self.model in (None, "dcgan" if self.is_image else "mlp"), "model", self.model,
-                "dcgan for image data, mlp for toy data")
+        _expect(self.model in _models_for(self), "model", self.model,
+                "dcgan or vae for image data, cyclegan for a domain pair (mnist:rotated, ...), "
+                "mlp for toy data")
         _expect(isinstance(self.conditional, bool), "conditional", self.conditional,
                 "true or false")
-        _expect(self.is_image or not (self.conditional or self.epochs or self.subset),
+        _expect(self.is_image or (self.is_pair and not self.conditional)
+                or not (self.conditional or self.epochs or self.subset),
                 "data", self.data, "mnist or fashion-mnist for conditional, epochs and subset")
         _expect(_is_int(self.seed), "seed", self.seed, "an integer")
         _expect(self.lr is None or _is_number(self.lr) and self.lr > 0, "lr", self.lr,
@@ -202,6 +231,10 @@ def train(config, out, resume=False, progress=True, log=print, callback=None):
     if not resume:
         _write_json(os.path.join(out, "config.json"), asdict(config))
     manual_seed(config.seed)
+    if config.model == "vae":
+        return model_runs.train_vae(config, out, checkpoint, resume, progress, log)
+    if config.model == "cyclegan":
+        return model_runs.train_cyclegan(config, out, checkpoint, resume, progress, log)
     if config.is_image:
         return _train_images(config, out, checkpoint, resume, progress, log, callback)
     data, G, D, opt_G, opt_D = build(config)
@@ -293,6 +326,8 @@ def sample(checkpoint, n, seed=0, label=None):
     (n, d) for toy data, (n, 1, 28, 28) in [-1, 1] for images (``label`` k: all of class k,
     conditional models only; None: classes drawn uniformly). Raises CheckpointError/ValueError
     for a file that is not such a checkpoint."""
+    if is_models_checkpoint(checkpoint):
+        return _sample_other_model(checkpoint, n, seed, label)
     ckpt = load_checkpoint(checkpoint)
     stored = ckpt.get("extra", {}).get("config")
     if not isinstance(stored, dict):
@@ -319,12 +354,12 @@ def sample(checkpoint, n, seed=0, label=None):
     return _sample_in_chunks(G, z, labels)
 
 
-def write_history_csv(path, history):
-    """One row per step, columns ``HISTORY_COLUMNS``."""
+def write_history_csv(path, history, columns=HISTORY_COLUMNS):
+    """One row per step, ``columns`` (a GAN's ``HISTORY_COLUMNS`` by default)."""
     with open(path, "w", newline="") as file:
         writer = csv.writer(file)
-        writer.writerow(HISTORY_COLUMNS)
-        for row in zip(*(history[name] for name in HISTORY_COLUMNS)):
+        writer.writerow(columns)
+        for row in zip(*(history[name] for name in columns)):
             writer.writerow(row)
 
 
@@ -401,6 +436,85 @@ def _sample_in_chunks(G, z, labels, chunk=1000):
     parts = [sample_generator(G, (z[i:i + chunk], labels[i:i + chunk]))
              for i in range(0, len(z), chunk)]
     return np.concatenate(parts).astype(np.float32)
+
+
+# --------------------------------------------------------------- the VAE and CycleGAN
+
+# model -> its defaults for every setting left None (the other settings keep their meaning).
+# VAE: Adam at Kingma & Ba's 1e-3 (Kingma & Welling trained with Adagrad; Adam is the common
+# choice now), a 16-number code, DCGAN-sized batches. CycleGAN: Zhu et al.'s Adam (2e-4, beta1
+# 0.5; their rate decays linearly to 0 over the second half, as lr_decay_start = 0.5 does),
+# batches of 16 (they used 1), 8 base channels so an epoch takes minutes on a CPU.
+MODEL_RECIPES = {
+    "vae": {"loss": "elbo", "lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "batch_size": 64,
+            "z_dim": 16, "epochs": 5, "base_channels": 32},
+    "cyclegan": {"loss": "least-squares", "lr": 2e-4, "beta1": 0.5, "beta2": 0.999,
+                 "batch_size": 16, "epochs": 1, "base_channels": 8},
+}
+
+
+def _models_for(config):
+    """The models that train on ``config.data`` (None: the data kind's default)."""
+    if config.is_pair:
+        return (None, "cyclegan")
+    return (None, "dcgan", "vae") if config.is_image else (None, "mlp")
+
+
+def _validate_other_model(config):
+    """The checks of the VAE's and CycleGAN's settings (``validate`` does the shared ones)."""
+    model = config.model or "cyclegan"
+    loss = MODEL_RECIPES[model]["loss"]
+    # "nonsaturating" is the GAN default, left unchanged: the model's own loss is used.
+    _expect(config.loss in ("nonsaturating", loss), "loss", config.loss,
+            f"{loss} for the {model} (--loss chooses a GAN's loss)")
+    _expect(not config.conditional, "conditional", config.conditional,
+            f"false (the {model} is not conditional)")
+    _expect(config.optimizer in (None, "adam"), "optimizer", config.optimizer,
+            f"adam for the {model}")
+    _expect(config.base_channels is None or _is_int(config.base_channels)
+            and config.base_channels >= 1, "base_channels", config.base_channels,
+            "an integer >= 1")
+    _expect(_is_int(config.blocks) and config.blocks >= 0, "blocks", config.blocks,
+            "an integer >= 0")
+    for name in ("cycle_weight", "identity_weight"):
+        value = getattr(config, name)
+        _expect(_is_number(value) and value >= 0, name, value, "a number >= 0")
+
+
+def _resolved_other_model(config):
+    values = asdict(config)
+    values["model"] = config.model or "cyclegan"
+    recipe = MODEL_RECIPES[values["model"]]
+    values["loss"] = recipe["loss"]
+    values["optimizer"], values["d_steps"] = "adam", 1
+    for name, value in recipe.items():
+        if values[name] is None:
+            values[name] = value
+    # An epoch is one pass over the training images (over domain A's half for a pair).
+    images = (config.subset or IMAGE_TRAIN_SIZE) // (2 if config.is_pair else 1)
+    per_epoch = max(1, images // values["batch_size"])
+    if values["steps"] is None:
+        values["steps"] = values["epochs"] * per_epoch
+    if values["sample_every"] is None:
+        values["sample_every"] = per_epoch
+    return TrainConfig(**values)
+
+
+def _sample_other_model(checkpoint, n, seed, label):
+    """``sample`` for a checkpoint of ``fit_models``: the VAE decodes z ~ N(0, I)."""
+    ckpt = load_models_checkpoint(checkpoint)
+    stored = ckpt.get("extra", {}).get("config")
+    if not isinstance(stored, dict):
+        raise ValueError(f"{checkpoint}: this checkpoint has no stored configuration; it was "
+                         "not written by `tinygan train`")
+    config = TrainConfig.from_dict(stored, source=checkpoint).validate().resolved()
+    if config.model != "vae":
+        raise ValueError(f"{checkpoint}: a {config.model} translates images and has no prior "
+                         "to sample from; `tinygan sample` draws from GANs and VAEs")
+    if label is not None:
+        raise ValueError(f"{checkpoint}: --label needs a conditional model; a VAE has no classes")
+    manual_seed(seed)
+    return model_runs.sample_vae(config, ckpt, n, checkpoint)
 
 
 # ------------------------------------------------------------------------------- helpers

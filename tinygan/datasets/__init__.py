@@ -7,9 +7,12 @@
   int64, from ``$TINYGAN_DATA_DIR``, the user cache, or downloaded (``datasets/mnist.py``)
 - ``read_idx``, ``write_idx``: the gzipped IDX format (``tinygan/datasets/idx.py``)
 - ``BatchIterator``: endless, seeded, resumable mini-batches (``tinygan/datasets/batches.py``)
+- ``domain_pair(name, split)``: two unpaired image domains for CycleGAN, e.g. "mnist:rotated"
+  (``tinygan/datasets/domains.py``)
 """
 
 from .batches import BatchIterator
+from .domains import DOMAIN_PAIRS, domain_pair
 from .idx import IdxError, read_idx, write_idx
 from .mnist import CLASSES, DatasetNotFoundError, fashion_mnist, mnist
 from .toy import (
@@ -27,7 +30,8 @@ from .toy import (
 )
 
 __all__ = [
-    "CLASSES", "TOY_DATASETS", "BatchIterator", "DatasetNotFoundError", "IdxError", "Mixture",
+    "CLASSES", "DOMAIN_PAIRS", "TOY_DATASETS", "BatchIterator", "DatasetNotFoundError",
+    "IdxError", "Mixture", "domain_pair",
     "Shape2D", "annulus", "batches", "fashion_mnist", "grid25", "make", "mixture_1d", "mnist",
     "moons", "read_idx", "ring8", "spiral", "write_idx",
 ]

@@ -7,9 +7,9 @@ every gradient here is checked the same way as the engine's.
 - activations: ``relu``, ``leaky_relu``, ``tanh``, ``sigmoid``, ``softplus``, ``logsigmoid``;
   ``softmax``, ``log_softmax``
 - ``linear``;  ``conv2d``, ``conv_transpose2d``;  ``max_pool2d``;  ``embedding``
-- ``batch_norm``;  ``dropout``
+- ``batch_norm``, ``instance_norm``;  ``reflection_pad2d``;  ``dropout``
 - losses: ``binary_cross_entropy``, ``binary_cross_entropy_with_logits``, ``cross_entropy``,
-  ``mse_loss``
+  ``mse_loss``, ``l1_loss``; the VAE's ``gaussian_kl`` and ``negative_elbo``
 
 Also named ``tinygan.nn.functional`` (``import tinygan.nn.functional as F``, see nn/functional.py).
 """
@@ -27,19 +27,24 @@ from .activations import (
 from .conv import conv2d, conv_transpose2d
 from .dropout import dropout
 from .embedding import embedding
+from .instance_norm import instance_norm
 from .linear import linear
 from .losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
+    gaussian_kl,
+    l1_loss,
     mse_loss,
+    negative_elbo,
 )
 from .normalization import batch_norm
+from .padding import reflection_pad2d
 from .pooling import max_pool2d
 
 __all__ = [
     "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv2d",
-    "conv_transpose2d", "cross_entropy", "dropout", "embedding", "leaky_relu", "linear",
-    "log_softmax", "logsigmoid", "max_pool2d", "mse_loss", "relu", "sigmoid", "softmax",
-    "softplus", "tanh",
+    "conv_transpose2d", "cross_entropy", "dropout", "embedding", "gaussian_kl", "instance_norm",
+    "l1_loss", "leaky_relu", "linear", "log_softmax", "logsigmoid", "max_pool2d", "mse_loss",
+    "negative_elbo", "reflection_pad2d", "relu", "sigmoid", "softmax", "softplus", "tanh",
 ]

@@ -1,5 +1,7 @@
 """Loss functions: binary cross-entropy (the GAN losses), cross-entropy of class logits (a
-classifier's) and mean squared error.
+classifier's), mean squared error, mean absolute error (CycleGAN's cycle loss), and the
+variational autoencoder's: the closed-form KL divergence of a diagonal Gaussian from N(0, I) and
+the negative ELBO.
 
 Where binary cross-entropy comes from. The GAN game of the lecture is
 
@@ -152,6 +154,82 @@ def mse_loss(input, target, reduction="mean"):
     target = _target_like(target, input, "mse_loss")
     diff = input - target
     return _reduce(diff * diff, reduction)
+
+
+def l1_loss(input, target, reduction="mean"):
+    """Mean absolute error: mean over elements of |x - y|. Shapes must match.
+
+    CycleGAN's cycle-consistency loss ||F(G(a)) - a||_1 (Zhu et al. 2017): the L1 norm rather
+    than the squared error, because it penalises small differences as much as large ones and so
+    does not blur the reconstruction towards an average. Its derivative is sign(x - y), taken as
+    0 where x = y (as PyTorch's).
+    """
+    _check_reduction(reduction)
+    _check_input("l1_loss", input)
+    target = _target_like(target, input, "l1_loss")
+    return _reduce((input - target).abs(), reduction)
+
+
+def gaussian_kl(mu, logvar, reduction="mean"):
+    """KL(N(mu, diag sigma^2) || N(0, I)) in closed form, summed over the latent dimensions.
+
+    Args:
+        mu: Tensor (N, d), the means of q(z|x) for N inputs.
+        logvar: Tensor (N, d), log sigma^2 (the log variance, any real number).
+        reduction: "mean" (over the N inputs, default), "sum", or "none" (the (N,) values).
+
+    For one input, with sigma_j^2 = exp(logvar_j),
+
+        KL = 1/2 sum_j (mu_j^2 + sigma_j^2 - 1 - log sigma_j^2)           (nats)
+
+    (Kingma & Welling 2014, Appendix B). Each term is >= 0 and is 0 exactly at mu_j = 0,
+    sigma_j = 1: the KL pulls every posterior towards the prior. Writing it with log sigma^2
+    keeps sigma^2 = exp(logvar) positive whatever the encoder outputs.
+    """
+    _check_reduction(reduction)
+    _check_input("gaussian_kl", mu)
+    logvar = _target_like(logvar, mu, "gaussian_kl")
+    if mu.ndim != 2:
+        raise ValueError(f"gaussian_kl: mu and logvar must have shape (N, d), got {mu.shape}")
+    kl = 0.5 * (mu * mu + logvar.exp() - 1 - logvar).sum(axis=1)  # (N,)
+    return _reduce(kl, reduction)
+
+
+def negative_elbo(logits, x, mu, logvar, reduction="mean"):
+    """The VAE's loss: -ELBO = reconstruction + KL, in nats per image (lower is better).
+
+    Args:
+        logits: Tensor (N, C, H, W), the decoder's Bernoulli logits l = dec(z) for z ~ q(z|x).
+        x: images (N, C, H, W) with pixels in [-1, 1] (the data's scale); the Bernoulli target
+            of pixel i is t_i = (x_i + 1) / 2 in [0, 1].
+        mu, logvar: Tensors (N, d), the encoder's q(z|x) = N(mu, diag exp(logvar)).
+        reduction: "mean" over the N images (default), "sum", or "none" ((N,) values).
+
+    For one image x, with the evidence lower bound
+
+        log p(x) >= ELBO = E_{q(z|x)}[log p(x|z)] - KL(q(z|x) || N(0, I)),
+
+    the loss is
+
+        -ELBO = sum_i -[t_i log sigma(l_i) + (1 - t_i) log sigma(-l_i)]   (reconstruction)
+                + 1/2 sum_j (mu_j^2 + sigma_j^2 - 1 - log sigma_j^2)     (``gaussian_kl``)
+
+    The reconstruction expectation is estimated with the one z the logits were decoded from
+    (one sample, as Kingma & Welling's minibatch estimator). log p(x|z) is the Bernoulli
+    log-likelihood of each pixel (the usual choice for MNIST); MNIST's pixels are grey levels,
+    mostly 0 or 1, so it is the binary cross-entropy with soft targets, computed from logits
+    with ``binary_cross_entropy_with_logits`` (stable for any l). The decoder's mean image in
+    [-1, 1] is 2 sigma(l) - 1 = tanh(l / 2).
+    """
+    _check_reduction(reduction)
+    _check_input("negative_elbo", logits)
+    target = (_target_like(x, logits, "negative_elbo") + 1) * 0.5  # pixels in [0, 1]
+    if logits.ndim < 2 or mu.ndim != 2 or mu.shape[0] != logits.shape[0]:
+        raise ValueError(f"negative_elbo: logits (N, ...) and mu (N, d) must share N, got "
+                         f"logits {logits.shape} and mu {mu.shape}")
+    pixels = binary_cross_entropy_with_logits(logits, target, reduction="none")
+    reconstruction = pixels.reshape(logits.shape[0], -1).sum(axis=1)  # (N,): -log p(x|z)
+    return _reduce(reconstruction + gaussian_kl(mu, logvar, reduction="none"), reduction)
 
 
 # ------------------------------------------------------------------------------- helpers

@@ -28,6 +28,9 @@ distance when f is 1-Lipschitz; WGAN keeps f Lipschitz by clipping its weights, 
 
 The logs are evaluated stably from the logit: log D(x) = log sigma(l) = ``l.logsigmoid()`` and
 log(1 - D(x)) = log sigma(-l) = ``(-l).logsigmoid()``; both stay finite for |l| = 1000.
+
+CycleGAN uses the least-squares losses (Mao et al. 2017) instead, on D's scores:
+``least_squares_discriminator_loss`` and ``least_squares_generator_loss``.
 """
 
 
@@ -86,6 +89,28 @@ def generator_loss(fake_out, loss="nonsaturating"):
     if loss == "nonsaturating":
         return -fake_out.logsigmoid().mean()  # -log D(G(z)) = -log sigma(l)
     return -fake_out.mean()
+
+
+def least_squares_discriminator_loss(real_out, fake_out):
+    """The least-squares GAN's D loss (Mao et al. 2017), CycleGAN's adversarial loss for D:
+
+        1/2 E_x[(D(x) - 1)^2] + 1/2 E_z[D(G(z))^2]
+
+    D's outputs are scores (no sigmoid), any shape: one per image or, for a PatchGAN, one per
+    patch (the mean runs over all of them). Real data is pushed towards 1, fakes towards 0. The
+    1/2 (Zhu et al.'s choice) slows D relative to G.
+    """
+    return 0.5 * (((real_out - 1) ** 2).mean() + (fake_out ** 2).mean())
+
+
+def least_squares_generator_loss(fake_out):
+    """The least-squares GAN's G loss: E_z[(D(G(z)) - 1)^2], the fakes' scores pushed towards 1.
+
+    Unlike -log D(G(z)) it does not go flat for fakes D scores far on the "real" side, and its
+    gradient grows with the distance from the target (2 (D(G(z)) - 1)): fakes far from the real
+    data are moved the most, which is what makes it stable enough for CycleGAN.
+    """
+    return ((fake_out - 1) ** 2).mean()
 
 
 def gradient_penalty(D, real, fake, labels=None, weight=10.0):

@@ -5,7 +5,8 @@ tinygan can be rewritten with ``torch.nn`` line by line, and its state dict load
 
 - base: ``Module``, ``Parameter``, ``Sequential``
 - layers: ``Dense`` (= ``Linear``), ``Conv2d``, ``ConvTranspose2d``, ``MaxPool2d``,
-  ``BatchNorm1d``, ``BatchNorm2d``, ``Dropout``, ``Flatten``, ``Unflatten``, ``Embedding``
+  ``BatchNorm1d``, ``BatchNorm2d``, ``InstanceNorm2d``, ``ReflectionPad2d``, ``Dropout``,
+  ``Flatten``, ``Unflatten``, ``Embedding``; ``ResidualBlock`` (x + f(x), CycleGAN's)
 - activations: ``ReLU``, ``LeakyReLU``, ``Tanh``, ``Sigmoid``
 - ``tinygan.nn.init``: initialisers (``normal_``, ``kaiming_uniform_``, ...; the DCGAN one is
   ``tinygan.models.dcgan_init_``)
@@ -19,14 +20,18 @@ from .conv import Conv2d, ConvTranspose2d
 from .dropout import Dropout
 from .embedding import Embedding
 from .flatten import Flatten, Unflatten
+from .instance_norm import InstanceNorm2d
 from .linear import Dense, Linear
 from .module import IncompatibleKeys, Module
 from .normalization import BatchNorm1d, BatchNorm2d
+from .padding import ReflectionPad2d
 from .parameter import Parameter
 from .pooling import MaxPool2d
+from .residual import ResidualBlock
 
 __all__ = [
     "BatchNorm1d", "BatchNorm2d", "Conv2d", "ConvTranspose2d", "Dense", "Dropout", "Embedding",
-    "Flatten", "IncompatibleKeys", "LeakyReLU", "Linear", "MaxPool2d", "Module", "Parameter",
-    "ReLU", "Sequential", "Sigmoid", "Tanh", "Unflatten", "functional", "init",
+    "Flatten", "IncompatibleKeys", "InstanceNorm2d", "LeakyReLU", "Linear", "MaxPool2d", "Module",
+    "Parameter", "ReLU", "ReflectionPad2d", "ResidualBlock", "Sequential", "Sigmoid", "Tanh",
+    "Unflatten", "functional", "init",
 ]
