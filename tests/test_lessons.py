@@ -1,4 +1,8 @@
-"""Every lesson runs in --fast mode, exits 0 and says which claims it checked (all held)."""
+"""Every lesson runs in --fast mode, exits 0 and says which claims it checked (all held).
+
+A lesson on images that cannot find its data set (or, in fast mode, the cached quality
+classifier) exits with ``tinygan.lesson.SKIPPED`` after saying how to get it: its test skips.
+"""
 
 import glob
 import json
@@ -7,6 +11,8 @@ import subprocess
 import sys
 
 import pytest
+
+from tinygan.lesson import SKIPPED
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LESSONS = sorted(glob.glob(os.path.join(ROOT, "lessons", "[0-9][0-9]_*.py")))
@@ -19,6 +25,8 @@ def test_lesson_fast(script, tmp_path):
     env = dict(os.environ, MPLBACKEND="Agg", TINYGAN_NUM_THREADS="1")
     result = subprocess.run([sys.executable, script, "--fast", "--out", str(tmp_path)],
                             capture_output=True, text=True, env=env, timeout=600)
+    if result.returncode == SKIPPED:
+        pytest.skip(next(line for line in result.stdout.splitlines() if "SKIPPED" in line))
     assert result.returncode == 0, f"{os.path.basename(script)} failed:\n{result.stdout}\n" \
                                    f"{result.stderr}"
     with open(tmp_path / "claims.json") as file:
@@ -30,4 +38,5 @@ def test_lesson_fast(script, tmp_path):
 
 def test_every_lecture_concept_has_its_lesson():
     numbers = [int(os.path.basename(p)[:2]) for p in LESSONS]
-    assert numbers == list(range(1, 12)), numbers
+    assert numbers == sorted(set(numbers)), numbers  # one lesson per number
+    assert set(range(1, 12)) | {13, 15} <= set(numbers), numbers
