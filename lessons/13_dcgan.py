@@ -11,8 +11,9 @@ data's own), trained again on Fashion-MNIST with the same code, and then trained
 guideline dropped, to measure what it was for. Last, batch norm's two modes: in training mode
 G(z) depends on the other z of the batch, in eval mode it does not.
 
-The runs are short (about a minute each on one core, a smaller model than the paper's) so that
-the lesson runs in a few minutes; ``tinygan train --data mnist`` runs the full recipe.
+The runs are short (one to two minutes each on one core, a smaller model than the common MNIST
+DCGAN) so that the lesson runs in a few minutes; ``tinygan train --data mnist`` runs the full
+recipe.
 
 Needs MNIST and Fashion-MNIST on disk (``TINYGAN_DATA_DIR``, or the user cache); without them the
 lesson says how to get them and exits with code 77 (skipped).
@@ -31,8 +32,8 @@ from tinygan.metrics import quality
 
 lesson = Lesson("13_dcgan", "DCGAN on MNIST and Fashion-MNIST: guidelines, training, quality")
 FAST = lesson.fast
-B = 8 if FAST else 16  # base_channels: G 100 -> 7x7x2B -> 14x14xB -> 28x28x1 (the paper's MNIST
-#                        model is B = 64: 4 times the channels, 16 times the work per layer)
+B = 8 if FAST else 16  # base_channels: G 100 -> 7x7x2B -> 14x14xB -> 28x28x1 (the common MNIST
+#                        DCGAN is B = 64: 4 times the channels, 16 times the work per layer)
 LATENT = 100  # z ~ N(0, I_100)
 BATCH = 16 if FAST else 32
 LR = 2e-3 if FAST else 5e-4  # Adam for both players, beta1 = 0.5 (step 3: why not 2e-4)

@@ -134,11 +134,11 @@ class Lesson:
         try:
             return load_dataset(name, split, download=False)
         except DatasetNotFoundError as error:
-            fetch = "mnist" if name == "mnist" else "fashion_mnist"
+            fetch, megabytes = ("mnist", 11) if name == "mnist" else ("fashion_mnist", 30)
             self.skip(f"this lesson needs {name}, which is not on this machine.\n{error}\n"
                       f"Either point TINYGAN_DATA_DIR at a folder holding '{name}/' with those "
                       f"files (e.g. TINYGAN_DATA_DIR=../shared/data), or download them once into "
-                      f"the user cache (about 30 MB):\n    python -c \"import tinygan.datasets "
+                      f"the user cache ({megabytes} MB):\n    python -c \"import tinygan.datasets "
                       f"as d; d.{fetch}('train'); d.{fetch}('test')\"")
 
     def quality_classifier(self, name):
