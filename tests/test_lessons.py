@@ -21,8 +21,11 @@ LESSONS = sorted(glob.glob(os.path.join(ROOT, "lessons", "[0-9][0-9]_*.py")))
 @pytest.mark.parametrize("script", LESSONS, ids=[os.path.basename(p) for p in LESSONS])
 def test_lesson_fast(script, tmp_path):
     # The lessons' networks are small: one kernel thread is as fast, and immune to a busy
-    # machine, where OpenMP threads waiting for a descheduled sibling cost 10x.
-    env = dict(os.environ, MPLBACKEND="Agg", TINYGAN_NUM_THREADS="1")
+    # machine, where OpenMP threads waiting for a descheduled sibling cost 10x. The same holds
+    # for NumPy's own BLAS: the eigh of a 128 x 128 covariance (the Fréchet distance of the
+    # image lessons) took 0.14 s with OpenBLAS's threads on a loaded 2-core machine, 0.004 s
+    # with one.
+    env = dict(os.environ, MPLBACKEND="Agg", TINYGAN_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     result = subprocess.run([sys.executable, script, "--fast", "--out", str(tmp_path)],
                             capture_output=True, text=True, env=env, timeout=600)
     if result.returncode == SKIPPED:
