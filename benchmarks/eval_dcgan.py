@@ -19,7 +19,7 @@ Targets (issue 11): MNIST IS >= 9.0; conditional MNIST per-class accuracy >= 95%
 The script exits with 1 when a target is missed (only checked for the full default length).
 
 Run:  TINYGAN_DATA_DIR=../shared/data python benchmarks/eval_dcgan.py --data mnist [--epochs 5]
-      [--conditional] [--monitor 2000] [--out runs/eval-dcgan-mnist]
+      [--conditional] [--monitor 2000] [--out runs/eval-dcgan-mnist] [--resume] [--reuse]
 """
 
 import argparse
@@ -53,6 +53,8 @@ def main(argv=None):
     parser.add_argument("--out", default=None)
     parser.add_argument("--reuse", action="store_true",
                         help="score the checkpoint already in --out instead of training")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run whose checkpoint is in --out (exactly)")
     parser.add_argument("--quiet", action="store_true")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="override a TrainConfig setting, e.g. --set lr=1e-4 --set epochs=10")
@@ -97,7 +99,7 @@ def main(argv=None):
     start = time.perf_counter()
     if not args.reuse:
         print(f"1. training {config.steps} steps ({config.steps / per_epoch:g} epochs) into {out}")
-        runs.train(config, out, progress=not args.quiet, callback=monitor)
+        runs.train(config, out, resume=args.resume, progress=not args.quiet, callback=monitor)
     seconds = time.perf_counter() - start
     print(f"   wall time {seconds:.0f} s ({seconds / 60:.1f} min), "
           f"threads {tinygan.kernels.info()['num_threads']}")

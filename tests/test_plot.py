@@ -64,6 +64,9 @@ def test_every_figure_is_a_real_image(tmp_path):
         plot.history_figure(tmp_path / "history.png", history),
         plot.figure(tmp_path / "grid.png",
                     lambda ax: plot.image_grid(ax, np.zeros((6, 1, 5, 5)) - 1)),
+        plot.figure(tmp_path / "matrix.png",
+                    lambda ax: plot.matrix(ax, np.arange(12).reshape(3, 4), numbers=True,
+                                           boxes=[(0, 1, 2, 2, "red")])),
         plot.animate(tmp_path / "anim.gif", [fake, real],
                      lambda ax, pts: plot.scatter(ax, real, pts)),
     ]
@@ -77,5 +80,16 @@ def test_every_figure_is_a_real_image(tmp_path):
 def test_plot_errors_name_the_shapes():
     with pytest.raises(ValueError, match=r"expected images of shape \(N, 1 or 3, H, W\)"):
         plot.image_grid(None, np.zeros((4, 28, 28)))
+    with pytest.raises(ValueError, match=r"matrix: expected a 2-D array, got shape \(2, 3, 4\)"):
+        plot.matrix(None, np.zeros((2, 3, 4)))
     with pytest.raises(ValueError, match="no frames"):
         plot.animate("x.gif", [], None)
+
+
+def test_matrix_writes_every_nonzero_value_and_each_box():
+    values = np.array([[0.0, 1.5, 2.0], [3.0, 0.0, -4.0]])
+    fig, ax = plot.new_figure()
+    plot.matrix(ax, values, numbers=True, boxes=[(0, 0, 1, 2, "red"), (1, 2, 1, 1, "blue")])
+    assert sorted(t.get_text() for t in ax.texts) == ["-4", "1.5", "2", "3"]  # zeros stay blank
+    assert [(p.get_x(), p.get_y(), p.get_width(), p.get_height()) for p in ax.patches] == [
+        (-0.5, -0.5, 2, 1), (1.5, 0.5, 1, 1)]

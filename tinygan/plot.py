@@ -9,6 +9,8 @@ Every figure the command line or a lesson writes is drawn here:
   with the mapping x = G(z) drawn from a line of z values below;
 - ``loss_curves``, ``d_output_curves``, ``grad_norm_curves``: the history of a run;
 - ``scatter``, ``image_grid``: samples;
+- ``matrix``: an array as a grid of cells, optionally with each value written in its cell and
+  boxes around chosen blocks (im2col's windows and columns, a convolution written as a matrix);
 - ``animate``: a GIF, one frame per kept moment of training (matplotlib's Pillow writer).
 
 The ``ax``-taking functions draw into a matplotlib Axes; ``figure(path, draw, ...)`` makes a
@@ -22,6 +24,7 @@ import numpy as np
 from matplotlib.animation import PillowWriter
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 from .autograd import no_grad
 from .engine import Tensor
@@ -268,6 +271,38 @@ def image_grid(ax, images, nrow=None, title=None):
     ax.set_axis_off()
     if title:
         ax.set_title(title)
+
+
+def matrix(ax, values, numbers=False, boxes=(), title=None, cmap="viridis", vmin=None,
+           vmax=None, fmt="{:g}"):
+    """A 2-D array as a grid of coloured cells, row 0 at the top (as printed).
+
+    ``numbers=True`` writes each nonzero value in its cell with ``fmt`` (zeros stay blank, so the
+    pattern of a sparse matrix shows). ``boxes``: (row, column, height, width, colour) tuples, each
+    drawn as a rectangle around that block of cells, e.g. one window of an image and the column
+    im2col copies it into. ``vmin``/``vmax`` fix the colour scale (the array's range by default).
+    """
+    values = np.asarray(getattr(values, "data", values), dtype=np.float64)
+    if values.ndim != 2:
+        raise ValueError(f"matrix: expected a 2-D array, got shape {values.shape}")
+    rows, columns = values.shape
+    ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+    if numbers:
+        low = values.min() if vmin is None else vmin
+        high = values.max() if vmax is None else vmax
+        middle = (low + high) / 2
+        size = max(4.0, min(9.0, 90.0 / max(rows, columns)))
+        for (r, c), value in np.ndenumerate(values):
+            if value != 0:
+                ax.text(c, r, fmt.format(value), ha="center", va="center", fontsize=size,
+                        color="black" if value > middle else "white")
+    for row, column, height, width, colour in boxes:
+        ax.add_patch(Rectangle((column - 0.5, row - 0.5), width, height, fill=False,
+                               edgecolor=colour, lw=2.5))
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=9)
 
 
 # ------------------------------------------------------------------------------ animation

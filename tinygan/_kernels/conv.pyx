@@ -1,4 +1,4 @@
-"""2-D convolution, compiled: im2col / col2im in Cython, every multiply in one big GEMM.
+"""2-D convolution, compiled: every multiply in a GEMM over the im2col matrix, never stored.
 
 The math is in ``conv_numpy.py`` (the twin); read it first. This file computes the same sums
 in a different order, chosen for speed:
@@ -19,17 +19,33 @@ The two gradients are GEMMs against the same matrix:
   that ``cols[r, k]`` was copied from. It must ADD, not assign: when windows overlap
   (stride < kernel) one pixel was copied into several columns and gets a gradient from each.
 
+This file does exactly that in three steps, in the section "im2col + GEMM + col2im" below
+(``_im2col_conv2d`` and friends: the twin's method, compiled). But ``cols`` is 16x the size of
+the input for a 4x4 kernel at stride 2 (12.8 MB for the DCGAN's 64->128 layer), and writing it
+and reading it back costs as much as the GEMM's arithmetic. So the kernels themselves use an
+*implicit GEMM* (section "Implicit GEMM" below): the GEMM's packing step, which copies small
+blocks of an operand into the order its micro-kernel reads anyway, copies them straight from
+the image, so ``cols`` never exists:
+
+- conv2d: ``w @ cols`` with the blocks of ``cols`` gathered from x;
+- conv2d_grad_weight: ``g_rows @ cols.T`` (or its transpose when cols has few rows), the same;
+- conv2d_grad_input: either as ``sH*sW`` small stride-1 convolutions of g, one per class of
+  input pixels (the "phases": every input pixel written once), or, for inputs with few
+  channels, ``w.T @ g_rows`` with each micro-tile added onto dx the moment it is computed
+  (col2im folded into the product).
+
 im2col and col2im run in parallel (OpenMP) over (image n, channel c) pairs. Pair (n, c) owns
 the rows (c, p, q) of ``cols`` in the columns of image n, and the plane dx[n, c] of the input
 gradient, so no two threads ever write the same memory: the scatter-add of col2im needs no
-atomics and no locks.
+atomics and no locks. The implicit GEMMs split their columns among threads the same way: a
+task owns whole images when it adds onto dx, and its own partial sum when it sums over pixels.
 
 Threads: the GEMM's setting (``TINYGAN_NUM_THREADS``, else every core; changed with
 ``tinygan.kernels.set_num_threads``). Built without OpenMP, the loops run on one thread with
 the same results.
 """
 
-import os
+import functools
 
 import numpy as np
 
@@ -39,6 +55,7 @@ from cython cimport floating
 from .conv_checks import (check_col2im, check_conv2d, check_conv2d_grad_input,
                          check_conv2d_grad_weight, check_im2col)
 from .gemm import gemm as _gemm
+from .gemm import build_info as _gemm_info
 from .gemm import get_num_threads as _gemm_threads
 
 
@@ -229,10 +246,13 @@ def _cols_of(x, geometry):
 
 
 # ---------------------------------------------------------------------------------------------
-# The three kernels. Same signatures, checks and results as the twins in conv_numpy.py.
+# The same three products with the column matrix built in memory: im2col, one GEMM, col2im.
+# This is how the kernels below worked before the implicit GEMM, kept as the step between the
+# twin and them (same method as the twin, compiled) and so that benchmarks/bench_conv.py can
+# measure what building the matrix costs. Same signatures, checks and results as conv2d etc.
 
 
-def conv2d(x, weight, stride=(1, 1), padding=(0, 0)):
+def _im2col_conv2d(x, weight, stride=(1, 1), padding=(0, 0)):
     """y = conv2d(x, weight): x (N, C_in, H, W), weight (C_out, C_in, kH, kW) -> y.
 
     ``y[n, o, i, j] = sum_{c, p, q} x_pad[n, c, i*sH + p, j*sW + q] * w[o, c, p, q]``, of shape
@@ -246,7 +266,7 @@ def conv2d(x, weight, stride=(1, 1), padding=(0, 0)):
     return _rows_to_batch(y_rows, g.batch, H_out, W_out)
 
 
-def conv2d_grad_input(grad_out, weight, input_hw, stride=(1, 1), padding=(0, 0)):
+def _im2col_conv2d_grad_input(grad_out, weight, input_hw, stride=(1, 1), padding=(0, 0)):
     """dL/dx of conv2d, given grad_out = dL/dy: shape (N, C_in, H, W) with (H, W) = input_hw.
 
     ``dcols = w.T @ g_rows`` holds, for every column the forward pass would have built, the
@@ -266,7 +286,7 @@ def conv2d_grad_input(grad_out, weight, input_hw, stride=(1, 1), padding=(0, 0))
     return grad_x
 
 
-def conv2d_grad_weight(x, grad_out, kernel_hw, stride=(1, 1), padding=(0, 0)):
+def _im2col_conv2d_grad_weight(x, grad_out, kernel_hw, stride=(1, 1), padding=(0, 0)):
     """dL/dweight of conv2d, given grad_out = dL/dy: shape (C_out, C_in, kH, kW).
 
     ``dL/dw[o, (c, p, q)] = sum_{(n, i, j)} g_rows[o, (n, i, j)] * cols[(c, p, q), (n, i, j)]``:
@@ -278,6 +298,829 @@ def conv2d_grad_weight(x, grad_out, kernel_hw, stride=(1, 1), padding=(0, 0)):
         return np.zeros((g.out_channels, g.in_channels, kH, kW), dtype=x.dtype)
     grad_w = _gemm(_batch_to_rows(grad_out), _cols_of(x, g), transpose_b=True)
     return grad_w.reshape(g.out_channels, g.in_channels, kH, kW)
+
+
+# ---------------------------------------------------------------------------------------------
+# Implicit GEMM: the column matrix is never built. Each GEMM above reads `cols` only through its
+# packing step, which copies small blocks of it into the order the micro-kernel reads
+# (gemm.pyx, Step 2). So the packing can read those blocks straight from the image: the value
+# cols[r, k] is x_pad[n, c, i*sH + p, j*sW + q], with r = (c, p, q) and k = (n, i, j), and its
+# address is a sum of a part that depends only on the row and a part that depends only on the
+# column. With x_pad stored (x copied once into a zero border: one pass over x, cheap):
+#
+#     cols[r, k] = x_pad_flat[col_base[k] + row_off[r]],
+#     row_off[r] = c*Hp*Wp + p*Wp + q,      col_base[k] = n*C*Hp*Wp + i*sH*Wp + j*sW,
+#
+# with Hp = H + 2*pH, Wp = W + 2*pW. The two tables (_window_tables) are small: one entry per
+# row and per column. Packing a sliver is then a plain gather, ``dst[j] = src[col_base[j]]``,
+# with no "is this the padding?" test, done with vector gather instructions (conv_pack.h).
+# Packing from x costs what packing from `cols` cost, and the 16x-the-input matrix is never
+# written to memory and read back.
+#
+# col2im folds into the product the same way: dcols[r, k] adds onto dx_pad_flat[col_base[k] +
+# row_off[r]], so each micro-tile of dcols, as soon as the micro-kernel has computed it, is
+# added onto the padded input gradient with these addresses (scatter_tile), and dcols is never
+# stored; dx is the centre of dx_pad, as in col2im.
+#
+# The output gradient g (N, C_out, H_out, W_out) enters as g_rows[o, k] = g_flat[out_base[k] +
+# o * L], with out_base[k] = n*C_out*L + i*W_out + j and L = H_out*W_out: read in place, so the
+# (N, C) <-> (C, N) layout swaps are gone too.
+
+
+cdef extern from "gemm_microkernel.h" nogil:
+    enum:
+        MR "TINYGAN_MR"
+        NR_F32 "TINYGAN_NR_F32"
+        NR_F64 "TINYGAN_NR_F64"
+    void *aligned_malloc "tinygan_aligned_malloc"(size_t bytes)
+    void aligned_free "tinygan_aligned_free"(void *aligned)
+    void microkernel_f32 "tinygan_microkernel_f32"(
+        Py_ssize_t kc, const float *a_sliver, const float *b_sliver, float *c_tile,
+        Py_ssize_t ldc, int rows, int cols, int accumulate)
+    void microkernel_f64 "tinygan_microkernel_f64"(
+        Py_ssize_t kc, const double *a_sliver, const double *b_sliver, double *c_tile,
+        Py_ssize_t ldc, int rows, int cols, int accumulate)
+
+
+cdef extern from "conv_pack.h" nogil:
+    void gather_f32 "tinygan_gather_f32"(float *dst, const float *src, const Py_ssize_t *index,
+                                         Py_ssize_t n)
+    void gather_f64 "tinygan_gather_f64"(double *dst, const double *src,
+                                         const Py_ssize_t *index, Py_ssize_t n)
+
+
+cdef inline void gather(floating *dst, const floating *src, const Py_ssize_t *index,
+                        Py_ssize_t n) noexcept nogil:
+    """dst[j] = src[index[j]] for j < n (vectorised in conv_pack.h)."""
+    if floating is float:
+        gather_f32(dst, src, index, n)
+    else:
+        gather_f64(dst, src, index, n)
+
+
+cdef struct Windows:
+    # The column matrix of one batch, described by its address tables (see above).
+    Py_ssize_t *row_off   # c*Hp*Wp + p*Wp + q
+    Py_ssize_t *col_base  # n*C*Hp*Wp + i*sH*Wp + j*sW
+    Py_ssize_t *out_base  # n*C_out*L + i*W_out + j: column k's pixel in an (N, C_out, L) array
+    Py_ssize_t L          # H_out * W_out: the stride of one output channel
+    Py_ssize_t out_stride  # the stride of one channel of what implicit_conv writes (L, or H*W)
+
+
+cdef inline Py_ssize_t ceil_div(Py_ssize_t value, Py_ssize_t divisor) noexcept nogil:
+    return (value + divisor - 1) // divisor
+
+
+cdef inline Py_ssize_t round_up(Py_ssize_t value, Py_ssize_t multiple) noexcept nogil:
+    return ceil_div(value, multiple) * multiple
+
+
+cdef inline Py_ssize_t tile_cols(const floating *typed) noexcept nogil:
+    if floating is float:
+        return NR_F32
+    else:
+        return NR_F64
+
+
+cdef inline void microkernel(Py_ssize_t kc, const floating *a_sliver, const floating *b_sliver,
+                             floating *c_tile, Py_ssize_t ldc, Py_ssize_t rows, Py_ssize_t cols,
+                             bint accumulate) noexcept nogil:
+    if floating is float:
+        microkernel_f32(kc, a_sliver, b_sliver, c_tile, ldc, <int>rows, <int>cols, accumulate)
+    else:
+        microkernel_f64(kc, a_sliver, b_sliver, c_tile, ldc, <int>rows, <int>cols, accumulate)
+
+
+cdef void pack_b_windows(const floating *x_pad, const Windows *v, Py_ssize_t r0, Py_ssize_t kc,
+                         Py_ssize_t k0, Py_ssize_t cols, floating *sliver) noexcept nogil:
+    """sliver[p * NR + j] = cols[r0 + p, k0 + j], read from x_pad; zeros for cols <= j < NR."""
+    cdef Py_ssize_t nr = tile_cols(sliver)
+    cdef Py_ssize_t p, j
+    cdef Py_ssize_t *base = v.col_base + k0
+    cdef const floating *src
+    cdef floating *dst
+    for p in range(kc):
+        src = x_pad + v.row_off[r0 + p]
+        dst = sliver + p * nr
+        gather(dst, src, base, cols)
+        for j in range(cols, nr):
+            dst[j] = 0
+
+
+cdef void pack_a_windows(const floating *x_pad, const Windows *v, Py_ssize_t r0, Py_ssize_t rows,
+                         Py_ssize_t k0, Py_ssize_t kc, floating *sliver) noexcept nogil:
+    """sliver[p * MR + i] = cols[r0 + i, k0 + p], read from x_pad; zeros for rows <= i < MR."""
+    cdef Py_ssize_t i, p
+    cdef Py_ssize_t *base = v.col_base + k0
+    cdef const floating *src
+    for i in range(MR):
+        if i < rows:
+            src = x_pad + v.row_off[r0 + i]
+            for p in range(kc):
+                sliver[p * MR + i] = src[base[p]]
+        else:
+            for p in range(kc):
+                sliver[p * MR + i] = 0
+
+
+cdef void pack_a_matrix(const floating *a, Py_ssize_t row_stride, Py_ssize_t col_stride,
+                        Py_ssize_t rows, Py_ssize_t kc, floating *sliver) noexcept nogil:
+    """sliver[p * MR + i] = a[i * row_stride + p * col_stride]; zeros for rows <= i < MR."""
+    cdef Py_ssize_t i, p
+    for p in range(kc):
+        for i in range(MR):
+            sliver[p * MR + i] = a[i * row_stride + p * col_stride] if i < rows else 0
+
+
+cdef void pack_b_grad_rows(const floating *g, const Windows *v, Py_ssize_t o0, Py_ssize_t kc,
+                           Py_ssize_t k0, Py_ssize_t cols, floating *sliver) noexcept nogil:
+    """sliver[p * NR + j] = g_rows[o0 + p, k0 + j] = g_flat[out_base[k0 + j] + (o0 + p) * L]."""
+    cdef Py_ssize_t nr = tile_cols(sliver)
+    cdef Py_ssize_t p, j
+    cdef Py_ssize_t *base = v.out_base + k0
+    cdef const floating *src
+    for p in range(kc):
+        src = g + (o0 + p) * v.L
+        gather(sliver + p * nr, src, base, cols)
+        for j in range(cols, nr):
+            sliver[p * nr + j] = 0
+
+
+cdef void pack_b_grad_columns(const floating *g, const Windows *v, Py_ssize_t k0, Py_ssize_t kc,
+                              Py_ssize_t o0, Py_ssize_t cols, floating *sliver) noexcept nogil:
+    """sliver[p * NR + j] = g_rows[o0 + j, k0 + p] (g_rows transposed): for dw^T = cols @ g_rows.T.
+
+    A transpose: g's channel o is contiguous along k. So, as gemm.pyx's pack_b_sliver does, go
+    in steps of 16 values of p: the 16 sliver rows being written stay in L1 while each channel
+    j reads its 16 neighbouring values.
+    """
+    cdef Py_ssize_t nr = tile_cols(sliver)
+    cdef Py_ssize_t step, first, last, p, j
+    cdef Py_ssize_t *base = v.out_base + k0
+    cdef const floating *src
+    if cols < nr:
+        for p in range(kc):
+            for j in range(cols, nr):
+                sliver[p * nr + j] = 0
+    for step in range(ceil_div(kc, 16)):
+        first = step * 16
+        last = min(first + 16, kc)
+        for j in range(cols):
+            src = g + (o0 + j) * v.L
+            for p in range(first, last):
+                sliver[p * nr + j] = src[base[p]]
+
+
+cdef void scatter_tile(const floating *tile, const Windows *v, Py_ssize_t r0, Py_ssize_t rows,
+                       Py_ssize_t k0, Py_ssize_t cols, floating *dx_pad) noexcept nogil:
+    """col2im of one micro-tile: dx_pad_flat[col_base[k] + row_off[r]] += dcols[r, k] for the
+    tile's rows r0.. and columns k0.. ."""
+    cdef Py_ssize_t nr = tile_cols(tile)
+    cdef Py_ssize_t i, j
+    cdef Py_ssize_t *base = v.col_base + k0
+    cdef floating *dst
+    for i in range(rows):
+        dst = dx_pad + v.row_off[r0 + i]
+        for j in range(cols):
+            dst[base[j]] += tile[i * nr + j]
+
+
+cdef void implicit_conv(const floating *x, const Windows *v, const floating *weight,
+                        Py_ssize_t M, Py_ssize_t K, Py_ssize_t columns, floating *y,
+                        Py_ssize_t chunk, Py_ssize_t KC, Py_ssize_t MC, int threads,
+                        floating *workspace, Py_ssize_t per_thread) noexcept nogil:
+    """y_flat[out_base[k] + o * out_stride] = sum_r weight[o, r] * cols[r, k]: conv2d, with
+    cols packed from x through the tables of v.
+
+    The columns are cut into chunks (one task each, one thread's workspace each): for every KC
+    slice of r, the chunk's B panel is packed from x, then every MC block of the weight's rows;
+    the products accumulate in a chunk of C (M x chunk), which is finally copied into y.
+    """
+    cdef Py_ssize_t nr = tile_cols(y)
+    cdef Py_ssize_t task, k0, cols, slice_, pc, kc, block, ic, mc, s, a, rows, o, j, width
+    cdef floating *a_pack
+    cdef floating *b_pack
+    cdef floating *c_chunk
+    cdef floating *src
+    cdef Py_ssize_t padded = round_up(chunk, nr)
+    for task in prange(ceil_div(columns, chunk), nogil=True, schedule="dynamic",
+                       num_threads=threads):
+        a_pack = workspace + threadid() * per_thread
+        b_pack = a_pack + round_up(round_up(MC, MR) * KC, 16)  # 64-byte aligned
+        c_chunk = b_pack + padded * KC
+        k0 = task * chunk
+        cols = min(chunk, columns - k0)
+        for slice_ in range(ceil_div(K, KC)):
+            pc = slice_ * KC
+            kc = min(KC, K - pc)
+            for s in range(ceil_div(cols, nr)):
+                width = min(nr, cols - s * nr)
+                pack_b_windows(x, v, pc, kc, k0 + s * nr, width, b_pack + s * nr * kc)
+            for block in range(ceil_div(M, MC)):
+                ic = block * MC
+                mc = min(MC, M - ic)
+                for a in range(ceil_div(mc, MR)):
+                    rows = min(MR, mc - a * MR)
+                    pack_a_matrix(weight + (ic + a * MR) * K + pc, K, 1, rows, kc,
+                                  a_pack + a * MR * kc)
+                for s in range(ceil_div(cols, nr)):
+                    width = min(nr, cols - s * nr)
+                    for a in range(ceil_div(mc, MR)):
+                        rows = min(MR, mc - a * MR)
+                        microkernel(kc, a_pack + a * MR * kc, b_pack + s * nr * kc,
+                                    c_chunk + (ic + a * MR) * padded + s * nr, padded, rows,
+                                    width, pc > 0)
+        for o in range(M):  # C chunk (rows o, columns k) -> y[n, o, i, j]
+            src = c_chunk + o * padded
+            for j in range(cols):
+                y[v.out_base[k0 + j] + o * v.out_stride] = src[j]
+
+
+cdef void implicit_conv_grad_input(const floating *g, const Windows *v,
+                                   const floating *weight_t_pack, Py_ssize_t K_rows,
+                                   Py_ssize_t M_out, Py_ssize_t images, floating *dx,
+                                   Py_ssize_t images_per_task, int threads,
+                                   floating *workspace, Py_ssize_t per_thread) noexcept nogil:
+    """dx += col2im(weight.T @ g_rows), one micro-tile at a time, never storing dcols.
+
+    The reduction (over the C_out output channels) is short, so each micro-tile is computed in
+    one micro-kernel call over all of it (kc = C_out) and scattered at once. Each task owns
+    whole images, and so whole planes of dx: no two threads ever add onto the same pixel.
+    weight_t_pack holds weight.T (K_rows x C_out) already packed as MR-row slivers.
+    """
+    cdef Py_ssize_t nr = tile_cols(dx)
+    cdef Py_ssize_t L = v.L
+    cdef Py_ssize_t task, k0, cols, s, a, width, rows
+    cdef floating *b_pack
+    cdef floating *tile
+    for task in prange(ceil_div(images, images_per_task), nogil=True, schedule="dynamic",
+                       num_threads=threads):
+        tile = workspace + threadid() * per_thread
+        b_pack = tile + MR * nr
+        k0 = task * images_per_task * L
+        cols = min(images_per_task, images - task * images_per_task) * L
+        for s in range(ceil_div(cols, nr)):
+            width = min(nr, cols - s * nr)
+            pack_b_grad_rows(g, v, 0, M_out, k0 + s * nr, width, b_pack)
+            for a in range(ceil_div(K_rows, MR)):
+                rows = min(MR, K_rows - a * MR)
+                microkernel(M_out, weight_t_pack + a * MR * M_out, b_pack, tile, nr, MR, nr,
+                            False)
+                scatter_tile(tile, v, a * MR, rows, k0 + s * nr, width, dx)
+
+
+cdef void implicit_conv_grad_weight(const floating *x, const Windows *v, const floating *g,
+                                    Py_ssize_t K_rows, Py_ssize_t M_out, Py_ssize_t columns,
+                                    floating *partials, Py_ssize_t span, Py_ssize_t KC,
+                                    Py_ssize_t MC, int threads, floating *workspace,
+                                    Py_ssize_t per_thread) noexcept nogil:
+    """partials[t] = cols[:, span t] @ g_rows[:, span t].T: dw^T summed over one span of columns.
+
+    dw^T (K_rows x C_out) has the long column matrix as its A operand, packed from x as MR-row
+    slivers (each read of x along a row of cols); g_rows.T is the B operand, small (span x
+    C_out), packed once per KC slice and reused by every sliver of A: no transposing copy of
+    the big operand. The spans (at most 8 KC slices each, so each partial is an accurate short
+    sum) are the parallel tasks; the caller adds the partials up.
+    """
+    cdef Py_ssize_t nr = tile_cols(x)
+    cdef Py_ssize_t task, k0, cols, slice_, pc, kc, block, ic, mc, s, a, rows, width
+    cdef floating *a_pack
+    cdef floating *b_pack
+    cdef floating *c
+    for task in prange(ceil_div(columns, span), nogil=True, schedule="dynamic",
+                       num_threads=threads):
+        a_pack = workspace + threadid() * per_thread
+        b_pack = a_pack + round_up(round_up(MC, MR) * KC, 16)  # 64-byte aligned
+        c = partials + task * K_rows * M_out
+        k0 = task * span
+        cols = min(span, columns - k0)
+        for slice_ in range(ceil_div(cols, KC)):
+            pc = slice_ * KC
+            kc = min(KC, cols - pc)
+            for s in range(ceil_div(M_out, nr)):
+                width = min(nr, M_out - s * nr)
+                pack_b_grad_columns(g, v, k0 + pc, kc, s * nr, width, b_pack + s * nr * kc)
+            for block in range(ceil_div(K_rows, MC)):
+                ic = block * MC
+                mc = min(MC, K_rows - ic)
+                for a in range(ceil_div(mc, MR)):
+                    rows = min(MR, mc - a * MR)
+                    pack_a_windows(x, v, ic + a * MR, rows, k0 + pc, kc, a_pack + a * MR * kc)
+                for s in range(ceil_div(M_out, nr)):
+                    width = min(nr, M_out - s * nr)
+                    for a in range(ceil_div(mc, MR)):
+                        rows = min(MR, mc - a * MR)
+                        microkernel(kc, a_pack + a * MR * kc, b_pack + s * nr * kc,
+                                    c + (ic + a * MR) * M_out + s * nr, M_out, rows, width,
+                                    pc > 0)
+
+
+cdef void pack_b_windows_transposed(const floating *x_pad, const Windows *v, Py_ssize_t k0,
+                                    Py_ssize_t kc, Py_ssize_t r0, Py_ssize_t cols,
+                                    floating *sliver) noexcept nogil:
+    """sliver[p * NR + j] = cols[r0 + j, k0 + p] (cols transposed), read from x_pad: for each
+    column k of cols the addresses x_pad + col_base[k] + row_off[r] are again one gather."""
+    cdef Py_ssize_t nr = tile_cols(sliver)
+    cdef Py_ssize_t p, j
+    for p in range(kc):
+        gather(sliver + p * nr, x_pad + v.col_base[k0 + p], v.row_off + r0, cols)
+        for j in range(cols, nr):
+            sliver[p * nr + j] = 0
+
+
+cdef void pack_a_grad_rows(const floating *g, const Windows *v, Py_ssize_t o0, Py_ssize_t rows,
+                           Py_ssize_t k0, Py_ssize_t kc, floating *sliver) noexcept nogil:
+    """sliver[p * MR + i] = g_rows[o0 + i, k0 + p] = g_flat[out_base[k0 + p] + (o0 + i) * L]."""
+    cdef Py_ssize_t p, i
+    cdef const floating *src
+    for p in range(kc):
+        src = g + v.out_base[k0 + p] + o0 * v.L
+        for i in range(MR):
+            sliver[p * MR + i] = src[i * v.L] if i < rows else 0
+
+
+cdef void implicit_conv_grad_weight_rows(const floating *x, const Windows *v, const floating *g,
+                                         Py_ssize_t K_rows, Py_ssize_t M_out,
+                                         Py_ssize_t columns, floating *partials, Py_ssize_t span,
+                                         Py_ssize_t chunk, Py_ssize_t KC, Py_ssize_t MC,
+                                         int threads, floating *workspace,
+                                         Py_ssize_t per_thread) noexcept nogil:
+    """partials[t] = g_rows[:, span t] @ cols[:, span t].T: dw summed over one span of columns.
+
+    The other orientation of implicit_conv_grad_weight, for many rows of cols (C_in*kH*kW at
+    least one micro-tile wide): cols.T is the B operand, packed by gathers along its rows with
+    unit-stride stores, in chunks of `chunk` of its columns; g_rows is the small A operand.
+    """
+    cdef Py_ssize_t nr = tile_cols(x)
+    cdef Py_ssize_t task, k0, cols, slice_, pc, kc, jb, j0, part, block, ic, mc, s, a, rows, width
+    cdef floating *a_pack
+    cdef floating *b_pack
+    cdef floating *c
+    for task in prange(ceil_div(columns, span), nogil=True, schedule="dynamic",
+                       num_threads=threads):
+        a_pack = workspace + threadid() * per_thread
+        b_pack = a_pack + round_up(round_up(MC, MR) * KC, 16)  # 64-byte aligned
+        c = partials + task * M_out * K_rows
+        k0 = task * span
+        cols = min(span, columns - k0)
+        for slice_ in range(ceil_div(cols, KC)):
+            pc = slice_ * KC
+            kc = min(KC, cols - pc)
+            for jb in range(ceil_div(K_rows, chunk)):
+                j0 = jb * chunk
+                part = min(chunk, K_rows - j0)
+                for s in range(ceil_div(part, nr)):
+                    width = min(nr, part - s * nr)
+                    pack_b_windows_transposed(x, v, k0 + pc, kc, j0 + s * nr, width,
+                                              b_pack + s * nr * kc)
+                for block in range(ceil_div(M_out, MC)):
+                    ic = block * MC
+                    mc = min(MC, M_out - ic)
+                    for a in range(ceil_div(mc, MR)):
+                        rows = min(MR, mc - a * MR)
+                        pack_a_grad_rows(g, v, ic + a * MR, rows, k0 + pc, kc,
+                                         a_pack + a * MR * kc)
+                    for s in range(ceil_div(part, nr)):
+                        width = min(nr, part - s * nr)
+                        for a in range(ceil_div(mc, MR)):
+                            rows = min(MR, mc - a * MR)
+                            microkernel(kc, a_pack + a * MR * kc, b_pack + s * nr * kc,
+                                        c + (ic + a * MR) * K_rows + j0 + s * nr, K_rows, rows,
+                                        width, pc > 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Python side of the implicit GEMM: the address tables, the workspace, the calls.
+
+
+@functools.lru_cache(maxsize=64)
+def _window_tables(geometry):
+    """(row_off, col_base, out_base) of one geometry, as intp arrays (see the formulas above).
+    Cached: a training step meets the same few geometries again and again."""
+    N, C = geometry.batch, geometry.in_channels
+    (H, W), (kH, kW) = geometry.in_hw, geometry.kernel_hw
+    (sH, sW), (pH, pW), (H_out, W_out) = geometry.stride, geometry.padding, geometry.out_hw
+    Hp, Wp = H + 2 * pH, W + 2 * pW
+    c, p, q = np.meshgrid(np.arange(C), np.arange(kH), np.arange(kW), indexing="ij")
+    n, i, j = np.meshgrid(np.arange(N), np.arange(H_out), np.arange(W_out), indexing="ij")
+    L = H_out * W_out
+    tables = (c * Hp * Wp + p * Wp + q, n * C * Hp * Wp + i * sH * Wp + j * sW,
+              n * geometry.out_channels * L + i * W_out + j)
+    tables = tuple(np.ascontiguousarray(t.ravel(), dtype=np.intp) for t in tables)
+    for t in tables:
+        t.flags.writeable = False
+    return tables
+
+
+cdef Windows _windows_of(tuple tables, geometry):
+    """The Windows struct pointing into the (cached, read-only) tables."""
+    cdef Windows v
+    cdef const Py_ssize_t[::1] t
+    t = tables[0]
+    v.row_off = <Py_ssize_t *>&t[0]
+    t = tables[1]
+    v.col_base = <Py_ssize_t *>&t[0]
+    t = tables[2]
+    v.out_base = <Py_ssize_t *>&t[0]
+    v.L = geometry.out_hw[0] * geometry.out_hw[1]
+    v.out_stride = v.L
+    return v
+
+
+def _pad_planes(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] x_pad):
+    """x_pad[n, c, pH + h, pW + w] = x[n, c, h, w]; x_pad arrives zeroed (its border stays 0)."""
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
+    cdef Py_ssize_t pH = (x_pad.shape[2] - H) // 2, pW = (x_pad.shape[3] - W) // 2
+    cdef Py_ssize_t nc, n, c, h, w
+    cdef int threads = _gemm_threads()
+    if x_pad.shape[0] != N or x_pad.shape[1] != C or pH < 0 or pW < 0 or \
+            x_pad.shape[2] != H + 2 * pH or x_pad.shape[3] != W + 2 * pW:
+        raise ValueError(f"pad_planes: cannot centre {tuple(x.shape)[:4]} in "
+                         f"{tuple(x_pad.shape)[:4]}")
+    for nc in prange(N * C, nogil=True, schedule="static", num_threads=threads):
+        n = nc // C
+        c = nc % C
+        for h in range(H):
+            for w in range(W):
+                x_pad[n, c, pH + h, pW + w] = x[n, c, h, w]
+
+
+def _crop_planes(const floating[:, :, :, ::1] x_pad, floating[:, :, :, ::1] x):
+    """x[n, c, h, w] = x_pad[n, c, pH + h, pW + w]: the centre (the adjoint of _pad_planes)."""
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
+    cdef Py_ssize_t pH = (x_pad.shape[2] - H) // 2, pW = (x_pad.shape[3] - W) // 2
+    cdef Py_ssize_t nc, n, c, h, w
+    cdef int threads = _gemm_threads()
+    if x_pad.shape[0] != N or x_pad.shape[1] != C or pH < 0 or pW < 0 or \
+            x_pad.shape[2] != H + 2 * pH or x_pad.shape[3] != W + 2 * pW:
+        raise ValueError(f"crop_planes: cannot take {tuple(x.shape)[:4]} from the centre of "
+                         f"{tuple(x_pad.shape)[:4]}")
+    for nc in prange(N * C, nogil=True, schedule="static", num_threads=threads):
+        n = nc // C
+        c = nc % C
+        for h in range(H):
+            for w in range(W):
+                x[n, c, h, w] = x_pad[n, c, pH + h, pW + w]
+
+
+def _pad_planes_at(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] x_pad,
+                   Py_ssize_t top, Py_ssize_t left):
+    """x_pad[n, c, top + h, left + w] = x[n, c, h, w] (x_pad arrives zeroed)."""
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
+    cdef Py_ssize_t nc, n, c, h, w
+    cdef int threads = _gemm_threads()
+    if x_pad.shape[0] != N or x_pad.shape[1] != C or top < 0 or left < 0 or \
+            x_pad.shape[2] < H + top or x_pad.shape[3] < W + left:
+        raise ValueError(f"pad_planes_at: cannot place {tuple(x.shape)[:4]} at ({top}, {left}) "
+                         f"in {tuple(x_pad.shape)[:4]}")
+    for nc in prange(N * C, nogil=True, schedule="static", num_threads=threads):
+        n = nc // C
+        c = nc % C
+        for h in range(H):
+            for w in range(W):
+                x_pad[n, c, top + h, left + w] = x[n, c, h, w]
+
+
+def _padded(x, geometry):
+    """x with its zero border (x itself when the padding is 0)."""
+    (pH, pW) = geometry.padding
+    if pH == 0 and pW == 0:
+        return x
+    N, C, H, W = x.shape
+    x_pad = np.zeros((N, C, H + 2 * pH, W + 2 * pW), dtype=x.dtype)
+    _pad_planes(x, x_pad)
+    return x_pad
+
+
+def _blocks(itemsize):
+    """(KC, MC) of the GEMM (derived from this CPU's caches, see gemm_blocking.py)."""
+    info = _gemm_info()
+    kc, mc, _ = info["blocks_kc_mc_nc"] if itemsize == 4 else info["blocks_kc_mc_nc_float64"]
+    return kc, mc
+
+
+cdef class _Workspace:
+    """64-byte aligned scratch for the packing buffers (the micro-kernel's aligned loads need
+    it), freed with the object."""
+    cdef void *data
+
+    def __cinit__(self, Py_ssize_t elements, Py_ssize_t itemsize):
+        self.data = aligned_malloc(<size_t>(max(elements, 1) * itemsize))
+        if self.data == NULL:
+            raise MemoryError(f"conv: could not allocate {elements * itemsize} bytes of "
+                              "packing buffers")
+
+    def __dealloc__(self):
+        aligned_free(self.data)
+
+
+def _implicit_conv2d(x, weight, g):
+    """conv2d's product without the column matrix; x, weight contiguous, checked by conv2d."""
+    y = np.empty((g.batch, g.out_channels, *g.out_hw), dtype=x.dtype)
+    _run_implicit_conv(_padded(x, g), _window_tables(g), g.out_hw[0] * g.out_hw[1],
+                       weight.reshape(g.out_channels, g.col_rows), y)
+    return y
+
+
+def _run_implicit_conv(x_pad, tables, Py_ssize_t out_stride, weight, y):
+    """y_flat[out_base[k] + o * out_stride] = sum_r weight[o, r] * cols[r, k] (implicit_conv),
+    cols described by tables = (row_off, col_base, out_base) over the padded source x_pad."""
+    cdef Windows v
+    cdef const Py_ssize_t[::1] t
+    t = tables[0]
+    v.row_off = <Py_ssize_t *>&t[0]
+    t = tables[1]
+    v.col_base = <Py_ssize_t *>&t[0]
+    t = tables[2]
+    v.out_base = <Py_ssize_t *>&t[0]
+    v.L = 0  # not read by implicit_conv
+    v.out_stride = out_stride
+    cdef Py_ssize_t M = weight.shape[0], K = weight.shape[1], columns = len(tables[1])
+    if len(tables[0]) != K or len(tables[2]) != columns:
+        raise ValueError("implicit conv: tables do not match the weight")
+    cdef int threads = _gemm_threads()
+    cdef Py_ssize_t KC, MC
+    KC, MC = _blocks(x_pad.itemsize)
+    cdef Py_ssize_t nr = NR_F32 if x_pad.dtype == np.float32 else NR_F64
+    # chunks of whole slivers, at most an MC-wide panel, and a whole number of them per thread
+    cdef Py_ssize_t chunk = max(nr, MC // nr * nr)
+    cdef Py_ssize_t tasks = threads * ceil_div(columns, threads * chunk)
+    chunk = round_up(ceil_div(columns, tasks), nr)
+    threads = min(threads, ceil_div(columns, chunk))
+    cdef Py_ssize_t kc = min(KC, K)
+    cdef Py_ssize_t per_thread = (round_up(round_up(MC, MR) * kc, 16)
+                                  + round_up(chunk * kc + M * chunk, 16))
+    work = _Workspace(per_thread * threads, x_pad.itemsize)
+    cdef const float[:, :, :, ::1] x32
+    cdef const double[:, :, :, ::1] x64
+    cdef const float[:, ::1] w32
+    cdef const double[:, ::1] w64
+    cdef float[:, :, :, ::1] y32
+    cdef double[:, :, :, ::1] y64
+    if x_pad.dtype == np.float32:
+        x32, w32, y32 = x_pad, weight, y
+        with nogil:
+            implicit_conv(&x32[0, 0, 0, 0], &v, &w32[0, 0], M, K, columns, &y32[0, 0, 0, 0],
+                          chunk, kc, MC, threads, <float *>work.data, per_thread)
+    else:
+        x64, w64, y64 = x_pad, weight, y
+        with nogil:
+            implicit_conv(&x64[0, 0, 0, 0], &v, &w64[0, 0], M, K, columns, &y64[0, 0, 0, 0],
+                          chunk, kc, MC, threads, <double *>work.data, per_thread)
+
+
+# The input gradient of a strided convolution as s_H * s_W small convolutions ("phases"). Write
+# h + pH = i*sH + p for an input row h, an output row i and a kernel row p: only the kernel rows
+# p with p = (h + pH) mod sH touch row h. So the input rows fall into sH classes h = h0 + sH*a
+# (h0 = 0 .. sH-1), and class h0 receives
+#
+#     dx[n, c, h0 + sH a, w0 + sW b] = sum_{o, t, u} g[n, o, a + e_h - t, b + e_w - u]
+#                                                    * w[o, c, p0 + sH t, q0 + sW u]
+#
+# with p0 = (h0 + pH) mod sH, e_h = (h0 + pH - p0) / sH (q0, e_w likewise), and g taken as 0
+# outside its H_out x W_out: a stride-1 convolution of g with a kernel of about (kH/sH) x (kW/sW)
+# taps, flipped. Each is one implicit_conv; together they compute every product of dcols once,
+# as col2im would add them, but each input pixel is written once instead of being added to
+# kH*kW/(sH*sW) times. Worth it when the input has enough channels to fill micro-tiles (the rows
+# of these GEMMs); a 1-channel input uses the folded col2im below.
+
+
+@functools.lru_cache(maxsize=64)
+def _phase_plan(geometry):
+    """The phases of the input gradient: (g padding (top, bottom, left, right), [per phase:
+    (h0, w0, p0, q0, Ha, Wa, e_h, e_w, Tp, Tq)])."""
+    (H, W), (kH, kW) = geometry.in_hw, geometry.kernel_hw
+    (sH, sW), (pH, pW), (H_out, W_out) = geometry.stride, geometry.padding, geometry.out_hw
+
+    def axis(size, k, s, p, size_out):
+        classes = []
+        for h0 in range(min(s, size)):
+            p0 = (h0 + p) % s
+            taps = len(range(p0, k, s))
+            count = len(range(h0, size, s))
+            e = (h0 + p - p0) // s
+            classes.append((h0, p0, count, e, taps))
+        before = max([taps - 1 - e for _, _, _, e, taps in classes if taps] + [0])
+        after = max([count - 1 + e - (size_out - 1) for _, _, count, e, taps in classes
+                     if taps] + [0])
+        return classes, before, after
+
+    rows, top, bottom = axis(H, kH, sH, pH, H_out)
+    cols, left, right = axis(W, kW, sW, pW, W_out)
+    phases = [(h0, w0, p0, q0, Ha, Wa, e_h, e_w, Tp, Tq)
+              for h0, p0, Ha, e_h, Tp in rows for w0, q0, Wa, e_w, Tq in cols]
+    return (top, bottom, left, right), phases
+
+
+@functools.lru_cache(maxsize=256)
+def _phase_tables(geometry, phase, g_padding):
+    """(row_off, col_base, out_base) of one phase: rows (o, t, u), columns (n, a, b)."""
+    h0, w0, p0, q0, Ha, Wa, e_h, e_w, Tp, Tq = phase
+    top, bottom, left, right = g_padding
+    N, C, O = geometry.batch, geometry.in_channels, geometry.out_channels
+    (H, W), (H_out, W_out) = geometry.in_hw, geometry.out_hw
+    Hg, Wg = H_out + top + bottom, W_out + left + right
+    o, t, u = np.meshgrid(np.arange(O), np.arange(Tp), np.arange(Tq), indexing="ij")
+    n, a, b = np.meshgrid(np.arange(N), np.arange(Ha), np.arange(Wa), indexing="ij")
+    tables = (o * Hg * Wg + (top - t) * Wg + (left - u),
+              n * O * Hg * Wg + (a + e_h) * Wg + (b + e_w),
+              n * C * H * W + (h0 + geometry.stride[0] * a) * W + (w0 + geometry.stride[1] * b))
+    tables = tuple(np.ascontiguousarray(x.ravel(), dtype=np.intp) for x in tables)
+    for x in tables:
+        x.flags.writeable = False
+    return tables
+
+
+def _phase_conv2d_grad_input(grad_out, weight, g):
+    """dx as sH*sW stride-1 implicit convolutions of g (above); arguments checked."""
+    (sH, sW), (H, W) = g.stride, g.in_hw
+    g_padding, phases = _phase_plan(g)
+    top, bottom, left, right = g_padding
+    N, O, H_out, W_out = grad_out.shape
+    if any(g_padding):
+        g_pad = np.zeros((N, O, H_out + top + bottom, W_out + left + right), grad_out.dtype)
+        _pad_planes_at(grad_out, g_pad, top, left)
+    else:
+        g_pad = grad_out
+    empty = any(Tp * Tq == 0 for *_, Tp, Tq in phases) or len(phases) < sH * sW
+    dx = (np.zeros if empty else np.empty)((N, g.in_channels, H, W), dtype=grad_out.dtype)
+    for phase in phases:
+        h0, w0, p0, q0, Ha, Wa, e_h, e_w, Tp, Tq = phase
+        if Tp * Tq == 0 or Ha * Wa == 0:
+            continue
+        # the phase's weight: (C_in, O*Tp*Tq), w[o, c, p0 + sH t, q0 + sW u] at [c, (o, t, u)]
+        taps = weight[:, :, p0::sH, q0::sW].transpose(1, 0, 2, 3)
+        taps = np.ascontiguousarray(taps).reshape(g.in_channels, O * Tp * Tq)
+        _run_implicit_conv(g_pad, _phase_tables(g, phase, g_padding), H * W, taps, dx)
+    return dx
+
+
+def _pack_transposed_weight(weight, K_rows, M_out):
+    """weight (C_out, K_rows) as weight.T's MR-row slivers: pack[a, o, i] = weight[o, a*MR + i]
+    (zero past K_rows), one (C_out x MR) sliver after the other."""
+    slivers = ceil_div(K_rows, MR)
+    padded = np.zeros((M_out, slivers * MR), dtype=weight.dtype)
+    padded[:, :K_rows] = weight.reshape(M_out, K_rows)
+    return np.ascontiguousarray(padded.reshape(M_out, slivers, MR).transpose(1, 0, 2))
+
+
+def _implicit_conv2d_grad_input(grad_out, weight, g):
+    """col2im(weight.T @ g_rows) without dcols; grad_out, weight contiguous, checked."""
+    cdef tuple tables = _window_tables(g)
+    cdef Windows v = _windows_of(tables, g)
+    cdef Py_ssize_t M_out = g.out_channels, K_rows = g.col_rows, L = v.L
+    cdef int threads = _gemm_threads()
+    cdef Py_ssize_t nr = NR_F32 if grad_out.dtype == np.float32 else NR_F64
+    cdef Py_ssize_t MC = _blocks(grad_out.itemsize)[1]
+    # whole images per task, about an MC-wide panel of columns, a whole number per thread
+    cdef Py_ssize_t per_task = max(1, MC // L)
+    cdef Py_ssize_t tasks = threads * ceil_div(g.batch, threads * per_task)
+    per_task = ceil_div(g.batch, tasks)
+    threads = min(threads, ceil_div(g.batch, per_task))
+    cdef Py_ssize_t per_thread = round_up(MR * nr + M_out * nr, 16)
+    cdef Py_ssize_t images = g.batch
+    packed = _pack_transposed_weight(weight, K_rows, M_out)
+    (H, W), (pH, pW) = g.in_hw, g.padding
+    dx = np.zeros((g.batch, g.in_channels, H + 2 * pH, W + 2 * pW), dtype=grad_out.dtype)
+    work = _Workspace(per_thread * threads, grad_out.itemsize)
+    cdef const float[:, :, :, ::1] g32
+    cdef const double[:, :, :, ::1] g64
+    cdef const float[:, :, ::1] p32
+    cdef const double[:, :, ::1] p64
+    cdef float[:, :, :, ::1] dx32
+    cdef double[:, :, :, ::1] dx64
+    if grad_out.dtype == np.float32:
+        g32, p32, dx32 = grad_out, packed, dx
+        with nogil:
+            implicit_conv_grad_input(&g32[0, 0, 0, 0], &v, &p32[0, 0, 0], K_rows, M_out,
+                                     images, &dx32[0, 0, 0, 0], per_task, threads,
+                                     <float *>work.data, per_thread)
+    else:
+        g64, p64, dx64 = grad_out, packed, dx
+        with nogil:
+            implicit_conv_grad_input(&g64[0, 0, 0, 0], &v, &p64[0, 0, 0], K_rows, M_out,
+                                     images, &dx64[0, 0, 0, 0], per_task, threads,
+                                     <double *>work.data, per_thread)
+    if pH == 0 and pW == 0:
+        return dx
+    grad_x = np.empty((g.batch, g.in_channels, H, W), dtype=dx.dtype)
+    _crop_planes(dx, grad_x)
+    return grad_x
+
+
+def _implicit_conv2d_grad_weight(x, grad_out, g):
+    """g_rows @ cols.T without the column matrix; x, grad_out contiguous, checked.
+
+    Computed as dw (implicit_conv_grad_weight_rows) when cols has at least NR rows, else as
+    dw^T = cols @ g_rows.T (implicit_conv_grad_weight): either way the operand packed by
+    gathers is cols, and the micro-tiles are not mostly padding."""
+    cdef tuple tables = _window_tables(g)
+    cdef Windows v = _windows_of(tables, g)
+    cdef Py_ssize_t M_out = g.out_channels, K_rows = g.col_rows, L = v.L
+    cdef Py_ssize_t columns = g.batch * L
+    cdef int threads = _gemm_threads()
+    cdef Py_ssize_t nr = NR_F32 if x.dtype == np.float32 else NR_F64
+    cdef Py_ssize_t KC, MC
+    KC, MC = _blocks(x.itemsize)
+    cdef bint rows_first = K_rows >= nr
+    # spans of at most 8 KC slices, a whole number of them per thread
+    cdef Py_ssize_t tasks = threads * ceil_div(columns, threads * 8 * KC)
+    cdef Py_ssize_t span = ceil_div(columns, tasks)
+    tasks = ceil_div(columns, span)
+    threads = min(threads, tasks)
+    cdef Py_ssize_t kc = min(KC, span)
+    cdef Py_ssize_t chunk = max(nr, MC // nr * nr)  # columns of cols.T per packed B panel
+    cdef Py_ssize_t b_size = chunk * kc if rows_first else round_up(M_out, nr) * kc
+    cdef Py_ssize_t per_thread = round_up(round_up(MC, MR) * kc, 16) + round_up(b_size, 16)
+    shape = (tasks, M_out, K_rows) if rows_first else (tasks, K_rows, M_out)
+    partials = np.empty(shape, dtype=x.dtype)
+    x = _padded(x, g)
+    work = _Workspace(per_thread * threads, x.itemsize)
+    cdef const float[:, :, :, ::1] x32, g32
+    cdef const double[:, :, :, ::1] x64, g64
+    cdef float[:, :, ::1] c32
+    cdef double[:, :, ::1] c64
+    if x.dtype == np.float32:
+        x32, g32, c32 = x, grad_out, partials
+        with nogil:
+            if rows_first:
+                implicit_conv_grad_weight_rows(&x32[0, 0, 0, 0], &v, &g32[0, 0, 0, 0], K_rows,
+                                               M_out, columns, &c32[0, 0, 0], span, chunk, kc,
+                                               MC, threads, <float *>work.data, per_thread)
+            else:
+                implicit_conv_grad_weight(&x32[0, 0, 0, 0], &v, &g32[0, 0, 0, 0], K_rows, M_out,
+                                          columns, &c32[0, 0, 0], span, kc, MC, threads,
+                                          <float *>work.data, per_thread)
+    else:
+        x64, g64, c64 = x, grad_out, partials
+        with nogil:
+            if rows_first:
+                implicit_conv_grad_weight_rows(&x64[0, 0, 0, 0], &v, &g64[0, 0, 0, 0], K_rows,
+                                               M_out, columns, &c64[0, 0, 0], span, chunk, kc,
+                                               MC, threads, <double *>work.data, per_thread)
+            else:
+                implicit_conv_grad_weight(&x64[0, 0, 0, 0], &v, &g64[0, 0, 0, 0], K_rows, M_out,
+                                          columns, &c64[0, 0, 0], span, kc, MC, threads,
+                                          <double *>work.data, per_thread)
+    total = partials[0] if tasks == 1 else partials.sum(axis=0)
+    kH, kW = g.kernel_hw
+    if not rows_first:
+        total = np.ascontiguousarray(total.T)
+    return total.reshape(M_out, g.in_channels, kH, kW)
+
+
+# ---------------------------------------------------------------------------------------------
+# The three kernels. Same signatures, checks and results as the twins in conv_numpy.py.
+
+# conv2d_grad_input computes by phases when the input has at least this many channels (the rows
+# of the phases' GEMMs: below 2 micro-tiles' worth most of each tile would be padding), else by
+# the folded col2im.
+PHASE_MIN_CHANNELS = 2 * MR
+
+
+def conv2d(x, weight, stride=(1, 1), padding=(0, 0)):
+    """y = conv2d(x, weight): x (N, C_in, H, W), weight (C_out, C_in, kH, kW) -> y.
+
+    ``y[n, o, i, j] = sum_{c, p, q} x_pad[n, c, i*sH + p, j*sW + q] * w[o, c, p, q]``, of shape
+    (N, C_out, H_out, W_out), computed as ``w (C_out, C_in*kH*kW) @ im2col(x)`` with the columns
+    packed straight from x (implicit GEMM, above).
+    """
+    x, weight, g = check_conv2d(x, weight, stride, padding)
+    H_out, W_out = g.out_hw
+    if g.batch == 0 or H_out * W_out == 0:
+        return np.zeros((g.batch, g.out_channels, H_out, W_out), dtype=x.dtype)
+    return _implicit_conv2d(x, weight, g)
+
+
+def conv2d_grad_input(grad_out, weight, input_hw, stride=(1, 1), padding=(0, 0)):
+    """dL/dx of conv2d, given grad_out = dL/dy: shape (N, C_in, H, W) with (H, W) = input_hw.
+
+    ``dcols = w.T @ g_rows`` holds, for every column the forward pass would have built, the
+    gradient of the input values in it; col2im adds them back onto the input pixels. Here each
+    micro-tile of dcols is added back as soon as it is computed (implicit GEMM, above).
+    """
+    grad_out, weight, g = check_conv2d_grad_input(grad_out, weight, input_hw, stride, padding)
+    H_out, W_out = g.out_hw
+    if g.batch == 0 or H_out * W_out == 0:
+        return np.zeros((g.batch, g.in_channels, *g.in_hw), dtype=grad_out.dtype)
+    if g.in_channels >= PHASE_MIN_CHANNELS:
+        return _phase_conv2d_grad_input(grad_out, weight, g)
+    return _implicit_conv2d_grad_input(grad_out, weight, g)
+
+
+def conv2d_grad_weight(x, grad_out, kernel_hw, stride=(1, 1), padding=(0, 0)):
+    """dL/dweight of conv2d, given grad_out = dL/dy: shape (C_out, C_in, kH, kW).
+
+    ``dL/dw[o, (c, p, q)] = sum_{(n, i, j)} g_rows[o, (n, i, j)] * cols[(c, p, q), (n, i, j)]``:
+    one GEMM summing over every output pixel of every image at once, computed as its transpose
+    ``cols @ g_rows.T`` with cols packed straight from x (implicit GEMM, above).
+    """
+    x, grad_out, g = check_conv2d_grad_weight(x, grad_out, kernel_hw, stride, padding)
+    kH, kW = g.kernel_hw
+    H_out, W_out = g.out_hw
+    if g.batch == 0 or H_out * W_out == 0:
+        return np.zeros((g.out_channels, g.in_channels, kH, kW), dtype=x.dtype)
+    return _implicit_conv2d_grad_weight(x, grad_out, g)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ Why this shape is fast:
   only m*k + k*n + m*n numbers, so each number can be reused many times -- if it is still in a
   fast cache (or a register) when it is needed again. Each loop above fixes one piece so it
   stays in one level of the memory hierarchy: the C tile in registers, the A block and the
-  current B sliver in L2, the B panel in L3 (sizes in gemm_microkernel.h).
+  current B sliver in L2, the B panel in L3 (sizes derived from the caches: gemm_blocking.py).
 * Packing copies a block into a small contiguous buffer in exactly the order the micro-kernel
   reads it. The copy costs O(block) but is reused O(block * other dimension) times, and
   afterwards every read is unit-stride, aligned, and never conflicts in the cache. Packing is
@@ -49,6 +49,7 @@ cimport numpy as cnp
 from cython.parallel cimport prange, threadid
 from libc.string cimport memset
 
+from .gemm_blocking import machine_block_sizes
 from .gemm_checks import check_gemm_args
 from .gemm_checks import describe as _describe
 
@@ -57,13 +58,10 @@ cnp.import_array()
 
 cdef extern from "gemm_microkernel.h" nogil:
     const char *SIMD_NAME "TINYGAN_SIMD_NAME"
-    enum:  # compile-time constants (C macros): the tile shape, the block sizes, the build
+    enum:  # compile-time constants (C macros): the tile shape and the build
         MR "TINYGAN_MR"
         NR_F32 "TINYGAN_NR_F32"
         NR_F64 "TINYGAN_NR_F64"
-        KC "TINYGAN_KC"
-        MC "TINYGAN_MC"
-        NC "TINYGAN_NC"
         HAVE_OPENMP "TINYGAN_HAVE_OPENMP"
         HAVE_NATIVE "TINYGAN_HAVE_NATIVE"
         THIN_KBLOCK "TINYGAN_THIN_KBLOCK"
@@ -192,6 +190,31 @@ cdef inline Py_ssize_t tile_cols(const real *typed) noexcept nogil:
         return NR_F64
 
 
+# The cache blocks: KC (depth), MC (rows of A) and NC (columns of B), derived when this module is
+# imported from the caches this CPU reports (gemm_blocking.py says how, and why). MC and NC are
+# counted in elements, so they differ per dtype; KC counts steps of a sliver that is 256 bytes
+# wide for both dtypes.
+cdef Py_ssize_t KC = 384
+cdef Py_ssize_t MC_F32 = 120, MC_F64 = 120
+cdef Py_ssize_t NC_F32 = 4096, NC_F64 = 4096
+
+
+cdef inline Py_ssize_t block_rows(const real *typed) noexcept nogil:
+    """MC for this dtype."""
+    if real is float:
+        return MC_F32
+    else:
+        return MC_F64
+
+
+cdef inline Py_ssize_t block_cols(const real *typed) noexcept nogil:
+    """NC for this dtype."""
+    if real is float:
+        return NC_F32
+    else:
+        return NC_F64
+
+
 cdef inline void microkernel(Py_ssize_t kc, const real *a_sliver, const real *b_sliver,
                              real *c_tile, Py_ssize_t ldc, int rows, int cols,
                              int accumulate) noexcept nogil:
@@ -303,6 +326,7 @@ cdef void gemm_one_thread(const real *a, Matrix op_a, const real *b, Matrix op_b
                           real *a_pack, real *b_pack) noexcept nogil:
     """C = op(A) @ op(B) on the calling thread; C is m x n, row-major with row stride ldc."""
     cdef Py_ssize_t column_panel, depth_slice, row_block, jc, pc, ic, nc, kc, mc
+    cdef Py_ssize_t MC = block_rows(a), NC = block_cols(a)
     for column_panel in range(ceil_div(n, NC)):
         jc = column_panel * NC
         nc = min(NC, n - jc)
@@ -589,8 +613,9 @@ cdef cnp.ndarray readable(cnp.ndarray x):
 cdef int _num_threads = 1
 
 
-# Products with a longer inner dimension than this are split in two (see gemm): 8 KC slices.
-SPLIT_DEPTH = 8 * KC
+# Products with a longer inner dimension than this are split in two (see gemm): 8 KC slices
+# (set with the block sizes, at the end of this file).
+SPLIT_DEPTH = 8 * 384
 
 
 def _split_along_k(a, b, transpose_a, transpose_b, k):
@@ -707,6 +732,8 @@ def gemm(a, b, transpose_a=False, transpose_b=False):
     # arithmetic, because a size that wrapped around would allocate a few bytes that the loops
     # then write far past (k = 768614336404564656, float64, 2 threads: 3 k * 8 = 2**64 + 128).
     cdef Py_ssize_t kc = min(KC, depth)
+    cdef Py_ssize_t MC = MC_F32 if is_float32 else MC_F64
+    cdef Py_ssize_t NC = NC_F32 if is_float32 else NC_F64
     cdef Py_ssize_t a_pack_size = 0, b_pack_size = 0, itemsize = cnp.PyArray_ITEMSIZE(a_array)
     cdef Py_ssize_t a_pack_count = 1 if path >= THIN_SHORT else num_threads
     cdef Py_ssize_t b_pack_count = num_threads
@@ -835,8 +862,36 @@ def build_info():
         "simd": SIMD_NAME.decode(),
         "micro_kernel_float32": (MR, NR_F32),
         "micro_kernel_float64": (MR, NR_F64),
-        "blocks_kc_mc_nc": (KC, MC, NC),
+        "blocks_kc_mc_nc": (KC, MC_F32, NC_F32),
+        "blocks_kc_mc_nc_float64": (KC, MC_F64, NC_F64),
     }
+
+
+def set_block_sizes(kc, mc_f32, nc_f32, mc_f64=None, nc_f64=None):
+    """Use these cache blocks from now on (for experiments and tests: benchmarks/bench_gemm.py
+    --sweep tries several). MC must be a multiple of MR and NC of the dtype's NR; float64
+    defaults to half of float32's MC (its values are twice as big) and the same NC bytes."""
+    global KC, MC_F32, MC_F64, NC_F32, NC_F64, SPLIT_DEPTH
+    mc_f64 = max(MR, mc_f32 // 2 // MR * MR) if mc_f64 is None else mc_f64
+    nc_f64 = max(NR_F64, nc_f32 // 2 // NR_F64 * NR_F64) if nc_f64 is None else nc_f64
+    for name, value, multiple in (("kc", kc, 1), ("mc_f32", mc_f32, MR), ("mc_f64", mc_f64, MR),
+                                  ("nc_f32", nc_f32, NR_F32), ("nc_f64", nc_f64, NR_F64)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1 \
+                or value % multiple or value > 1 << 20:
+            raise ValueError(f"set_block_sizes: {name} must be a positive multiple of {multiple} "
+                             f"up to 2**20, got {value!r}")
+    KC, MC_F32, MC_F64, NC_F32, NC_F64 = kc, mc_f32, mc_f64, nc_f32, nc_f64
+    SPLIT_DEPTH = 8 * KC
+
+
+def _machine_block_sizes():
+    """The blocks gemm_blocking.py derives from this CPU's caches, per dtype."""
+    kc, mc_f32, nc_f32 = machine_block_sizes(MR, NR_F32, 4)
+    _, mc_f64, nc_f64 = machine_block_sizes(MR, NR_F64, 8)
+    return kc, mc_f32, nc_f32, mc_f64, nc_f64
+
+
+set_block_sizes(*_machine_block_sizes())
 
 
 _num_threads = _default_num_threads()

@@ -72,30 +72,9 @@
 #define TINYGAN_ALIGN 64
 
 /* ---------------------------------------------------------------------------------------------
- * 2. Cache blocking sizes (in elements), used by gemm.pyx. This machine class (AMD Zen 4) has
- *    32 KiB L1d and 1 MiB L2 per core, and a shared L3 of several MiB.
- *
- *  KC: the depth of one rank-kc update. One micro-kernel call reads a 6 x kc A sliver
- *      (6 x 384 floats = 9 KiB) and a kc x NR B sliver (384 x 64 floats = 96 KiB), both from
- *      L2: per 24 FMAs it loads 4 vectors of B and 6 scalars of A, about 12 bytes per cycle,
- *      well within what L2 delivers. A longer kc amortizes loading/storing the C tile over
- *      more FMAs; a shorter kc keeps the slivers and blocks in cache.
- *  MC: rows of A packed at once: an MC x KC block (120 x 384 floats = 180 KiB) stays in L2
- *      and is reused for every NR-column sliver of the B panel. Multiple of MR.
- *  NC: columns of B packed at once: a KC x NC panel (up to 6 MiB) sits in L3 and is reused by
- *      every MC block of A. Multiple of NR.
- *  These were tuned on a 2-core Zen 4 by sweeping KC in 128..512 and MC in 96..240 (the
- *  differences were within a few percent; see benchmarks/bench_gemm.py).
+ * 2. Cache blocking sizes (KC, MC, NC) are not constants of this file: gemm.pyx derives them at
+ *    import from the cache sizes the CPU reports (gemm_blocking.py has the rules and why).
  */
-#ifndef TINYGAN_KC /* each can be overridden to experiment: CFLAGS=-DTINYGAN_KC=384 ... */
-#define TINYGAN_KC 384
-#endif
-#ifndef TINYGAN_MC
-#define TINYGAN_MC 120
-#endif
-#ifndef TINYGAN_NC
-#define TINYGAN_NC 4096
-#endif
 
 /* ---------------------------------------------------------------------------------------------
  * 3. Aligned allocation that works with every C compiler: over-allocate with malloc, round the
