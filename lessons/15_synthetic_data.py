@@ -94,9 +94,9 @@ plot.image_grid(axes[1], synthetic_images[np.argsort(synthetic_labels, kind="sta
                 title="synthetic G(z, y), one row per y")
 print("   figure:", plot.save(fig, lesson.path("real_vs_synthetic.png")))
 lesson.check("synthetic images read as the class asked for (mean over classes)",
-             per_class.mean(), at_least=0.1 if FAST else 0.5,
-             why="G mostly draws the class it is given (0.65 measured in full mode; some "
-                 "classes far less often than others); chance is 0.1"
+             per_class.mean(), at_least=0.1 if FAST else 0.4,
+             why="G draws the class it is given more often than not (0.54 to 0.65 in three full "
+                 "runs; some classes far less often than others); chance is 0.1"
                  + (" (--fast, 96 steps: a little above chance; full mode checks more)" if FAST
                     else ""))
 
@@ -133,9 +133,10 @@ lesson.show(f"trained on {M} synthetic, accuracy on real test digits", acc_synth
 lesson.show(f"trained on {M} real, accuracy on real test digits", acc_real)
 lesson.show("the gap", gap)
 lesson.check("trained on synthetic data only: accuracy on real digits", acc_synthetic,
-             at_least=0.1 if FAST else 0.6,
-             why="G's samples carry the shape of each digit well enough to learn from (0.73 "
-                 "measured in full mode); chance "
+             at_least=0.1 if FAST else 0.5,
+             why="G's samples carry the shape of each digit well enough to learn from (0.73 and "
+                 "0.62 in two full runs that differed only in the kernels' float rounding: a GAN's "
+                 "outcome is that sensitive); chance "
                  "is 0.1" + (" (--fast: a 96-step G is not there yet; full mode checks it)"
                              if FAST else ""))
 lesson.check("the gap: real-trained minus synthetic-trained accuracy", gap, at_least=0.01,
@@ -148,11 +149,14 @@ lesson.check("the gap: real-trained minus synthetic-trained accuracy", gap, at_l
 # n real images alone. The first tells how much of the gap a little real data closes; the
 # second whether the synthetic images still help when there is that little real data.
 #
-# Both answers depend on how close p_g is to p_data. With very few real images, G's samples
-# add variety the few real ones lack, and the mixture beats the real images alone. With more
-# real images the real data alone does better: a G this short-trained draws many digits wrong
-# (step 3), and each wrong sample teaches the classifier p_g, not p_data. Synthetic data is only
-# as good as the generator; a classifier trained on it measures G's shortcomings (the idea behind
+# Both answers depend on how close p_g is to p_data. With very few real images the synthetic
+# set is worth something: in our full runs, 4000 of G's samples alone did about as well as 50
+# real images (0.62 to 0.73 against 0.69), and adding them to the 50 changed the accuracy by
+# +0.07 in one run and -0.004 in another. With more real images the real data alone does
+# better, and the synthetic set costs the more, the more real data there is: a G this
+# short-trained draws many digits wrong (step 3), and each wrong sample teaches the classifier
+# p_g, not p_data. Synthetic data is only as good as the generator; a classifier trained on it
+# measures G's shortcomings (the idea behind
 # "train on synthetic, test on real" as a GAN metric).
 
 # %%
@@ -196,14 +200,15 @@ if FAST:
     print("   (--fast: synthetic + n real against n real alone is checked in full mode only)")
 else:
     n_few, mixed_few, alone_few = rows[0]
-    lesson.check(f"with {n_few} real images: accuracy with the synthetic set minus without "
-                 "(full mode only)", mixed_few - alone_few, at_least=0.0,
-                 why="when real labelled data is scarce, G's samples add what the few real "
-                     "images lack (+0.07 measured)")
     lesson.check(f"with {n_last} real images: accuracy with the synthetic set minus without "
                  "(full mode only)", mixed_last - alone_last, at_most=0.0,
                  why="with enough real images, a G this far from p_data pulls the classifier "
-                     "towards p_g (-0.06 measured)")
+                     "towards p_g (-0.06 measured in two full runs)")
+    lesson.check(f"what the synthetic set adds with {n_few} real images minus what it adds with "
+                 f"{n_last} (full mode only)", (mixed_few - alone_few) - (mixed_last - alone_last),
+                 at_least=0.03,
+                 why="the less real data, the more G's samples are worth: +0.07 and -0.004 with 50 "
+                     "real images in two full runs, -0.06 with 1000 in both")
 
 failed = lesson.summary()  # the table of claims above, also written to claims.json
 if failed:  # a claim did not hold: the lesson fails (exit code 1) and says which
