@@ -4,9 +4,12 @@ import json
 import sys
 import types
 
+import numpy as np
 import pytest
 
-from tinygan.lesson import Lesson
+from tinygan.datasets import write_idx
+from tinygan.datasets.mnist import FILES
+from tinygan.lesson import SKIPPED, Lesson
 
 
 def test_claims_and_exit_codes(tmp_path, capsys):
@@ -82,3 +85,49 @@ def test_summary_returns_the_claims_that_failed(tmp_path):
     assert lesson.summary() == ["broken"]
     assert Lesson("y.py", "t", argv=["--out", str(tmp_path)]).summary() == [
         "this lesson checked no claim"]
+
+
+# ------------------------------------------------ image lessons: data and classifier on disk
+
+
+@pytest.fixture
+def nothing_on_disk(monkeypatch, tmp_path):
+    """No $TINYGAN_DATA_DIR and an empty user cache (no data, no classifier) under tmp_path."""
+    monkeypatch.delenv("TINYGAN_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path
+
+
+def test_image_data_missing_skips_with_how_to_get_it(nothing_on_disk, capsys):
+    lesson = Lesson("13_x.py", "t", argv=["--out", str(nothing_on_disk / "out")])
+    with pytest.raises(SystemExit) as exit_info:
+        lesson.image_data("fashion-mnist", "test")
+    assert exit_info.value.code == SKIPPED != 0
+    out = capsys.readouterr().out
+    assert "13_x: SKIPPED: this lesson needs fashion-mnist" in out
+    assert "t10k-images-idx3-ubyte.gz" in out and "TINYGAN_DATA_DIR" in out
+    assert "d.fashion_mnist('train')" in out  # the command that downloads them
+
+
+def test_image_data_found_on_disk(nothing_on_disk, monkeypatch):
+    folder = nothing_on_disk / "data" / "mnist"
+    folder.mkdir(parents=True)
+    for filename, array in ((FILES["test"][0], np.zeros((3, 28, 28), np.uint8)),
+                            (FILES["test"][1], np.array([1, 2, 3], np.uint8))):
+        write_idx(folder / filename, array)
+    monkeypatch.setenv("TINYGAN_DATA_DIR", str(nothing_on_disk / "data"))
+    lesson = Lesson("13_x.py", "t", argv=["--out", str(nothing_on_disk / "out")])
+    images, labels = lesson.image_data("mnist", "test")
+    assert images.shape == (3, 1, 28, 28) and images.min() == -1 and list(labels) == [1, 2, 3]
+
+
+def test_fast_mode_never_trains_the_quality_classifier(nothing_on_disk, capsys):
+    lesson = Lesson("13_x.py", "t", argv=["--fast", "--out", str(nothing_on_disk / "out")])
+    with pytest.raises(SystemExit) as exit_info:
+        lesson.quality_classifier("mnist")
+    assert exit_info.value.code == SKIPPED
+    assert "build_classifier('mnist')" in capsys.readouterr().out
+    full = Lesson("13_x.py", "t", argv=["--out", str(nothing_on_disk / "out")])
+    with pytest.raises(SystemExit) as exit_info:  # full mode would train it, but has no data
+        full.quality_classifier("mnist")
+    assert exit_info.value.code == SKIPPED

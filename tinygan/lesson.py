@@ -23,6 +23,12 @@ Each ``check`` prints one line ``[pass]`` or ``[FAIL]`` with the measured and th
 number; ``summary`` prints the table of claims, writes it to ``<out>/claims.json`` (read by
 ``lessons/run_all.py``) and returns the claims that failed; the lesson then raises SystemExit
 (exit code 1) naming them, so a lesson is also a test. ``finish`` does both in one call.
+
+Lessons on images get MNIST or Fashion-MNIST with ``lesson.image_data("mnist", "train")`` and the
+quality classifier with ``lesson.quality_classifier("mnist")``. Neither downloads anything: when
+the files (or, in fast mode, the cached classifier) are not on this machine, the lesson prints how
+to get them and exits with code ``SKIPPED`` (77), which ``run_all.py`` and the tests report as
+skipped rather than failed.
 """
 
 import argparse
@@ -33,7 +39,14 @@ import sys
 import time
 
 from . import plot
+from .datasets import DatasetNotFoundError
+from .datasets.mnist import load as load_dataset
+from .metrics import quality
 from .random import manual_seed
+
+# The exit code of a lesson that cannot run on this machine (its data is not on disk): not a
+# failed claim. 77 is the "skipped" code of automake's test harness.
+SKIPPED = 77
 
 
 class Lesson:
@@ -112,6 +125,43 @@ class Lesson:
     def path(self, filename):
         """A path in the output folder (for figures with several panels or GIFs)."""
         return os.path.join(self.out, filename)
+
+    def image_data(self, name, split="train"):
+        """(images, labels) of ``name`` ("mnist" or "fashion-mnist") and ``split``, from
+        ``$TINYGAN_DATA_DIR`` or the user cache (``tinygan.datasets.mnist``), never downloaded.
+        When the files are not there: print where to put them and how to fetch them, and exit
+        with code ``SKIPPED``."""
+        try:
+            return load_dataset(name, split, download=False)
+        except DatasetNotFoundError as error:
+            fetch, megabytes = ("mnist", 11) if name == "mnist" else ("fashion_mnist", 30)
+            self.skip(f"this lesson needs {name}, which is not on this machine.\n{error}\n"
+                      f"Either point TINYGAN_DATA_DIR at a folder holding '{name}/' with those "
+                      f"files (e.g. TINYGAN_DATA_DIR=../shared/data), or download them once into "
+                      f"the user cache ({megabytes} MB):\n    python -c \"import tinygan.datasets "
+                      f"as d; d.{fetch}('train'); d.{fetch}('test')\"")
+
+    def quality_classifier(self, name):
+        """(model, record) of the quality classifier of ``name`` (``metrics.classifier``): the
+        cached one, else, in full mode, trained once on the training set (minutes; cached for
+        every later run). Fast mode does not train it: without the cache it prints how to build
+        it and exits with code ``SKIPPED``. The data must be on disk (see ``image_data``)."""
+        if os.path.exists(quality.classifier_path(name)):
+            return quality.classifier(name, train=False)
+        if self.fast:
+            self.skip(f"fast mode needs the cached {name} quality classifier "
+                      f"({quality.classifier_path(name)}). Run this lesson once without --fast, "
+                      f"or build it (a few minutes):\n    python -c \"import tinygan.metrics as m; "
+                      f"m.build_classifier({name!r})\"")
+        self.image_data(name, "test")  # exits with SKIPPED when the data are not on disk
+        print(f"   training the {name} quality classifier once (a few minutes; cached in "
+              f"{quality.classifier_path(name)})")
+        return quality.classifier(name)
+
+    def skip(self, reason):
+        """Print why this lesson cannot run here and exit with code ``SKIPPED`` (no claims)."""
+        print(f"\n{self.name}: SKIPPED: {reason}", flush=True)
+        raise SystemExit(SKIPPED)
 
     def summary(self):
         """Print the table of claims and write it to ``<out>/claims.json``; return the claims
