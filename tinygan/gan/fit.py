@@ -110,7 +110,7 @@ def fit(G, D, opt_G, opt_D, batches, noise, steps, *, loss="nonsaturating", d_st
                 if lr_schedule is not None:
                     _schedule(lr_schedule(state.step), opt_G, opt_D)
                 stats = train_step(G, D, opt_G, opt_D, batches, noise, loss=loss, d_steps=d_steps)
-                _check_finite(stats, G, D, state.step + 1, checkpoint)
+                _check_finite(stats.as_dict(), {"G": G, "D": D}, state.step + 1, checkpoint)
                 state.step += 1
                 _append(state.history, state.step, stats)
                 done = state.step == steps
@@ -176,10 +176,12 @@ def _append(history, step, stats):
         history[name].append(value)
 
 
-def _check_finite(stats, G, D, step, checkpoint):
-    """Raise TrainingDiverged naming the first non-finite number of this step."""
-    bad = [name for name, value in stats.as_dict().items() if not math.isfinite(value)]
-    for player, model in (("G", G), ("D", D)):
+def _check_finite(stats, models, step, checkpoint,
+                  advice="Lower the learning rate or change the loss."):
+    """Raise TrainingDiverged naming the first non-finite number of this step: in ``stats`` (a
+    dict name -> number) or in the parameters of ``models`` (a dict name -> Module)."""
+    bad = [name for name, value in stats.items() if not math.isfinite(value)]
+    for player, model in models.items():
         for name, p in model.named_parameters():
             if not np.isfinite(p.data).all():
                 bad.append(f"{player} parameter {name}")
@@ -189,7 +191,7 @@ def _check_finite(stats, G, D, step, checkpoint):
                 else "no checkpoint was being written")
         raise TrainingDiverged(
             f"step {step}: {', '.join(bad)} became NaN or infinite; training stopped ({kept}). "
-            "Lower the learning rate or change the loss.")
+            + advice)
 
 
 def _postfix(stats, rate, batch_size):

@@ -16,7 +16,6 @@ format entry is ``MODELS_CHECKPOINT_FORMAT``, so it is never mistaken for a GAN 
 """
 
 import json
-import math
 import os
 import time
 
@@ -25,7 +24,7 @@ from tqdm import tqdm
 
 from ..checkpoint import CheckpointError, load, save
 from ..random import generator
-from .fit import FitResult, TrainingDiverged, _DeferredInterrupt, _schedule
+from .fit import FitResult, _check_finite, _DeferredInterrupt, _schedule
 
 MODELS_CHECKPOINT_FORMAT = "tinygan models checkpoint"
 
@@ -72,7 +71,7 @@ def fit_models(step, models, optimizers, steps, columns, *, checkpoint=None,
                 if lr_schedule is not None:
                     _schedule(lr_schedule(state.step), *optimizers.values())
                 stats = step().as_dict()
-                _check_finite(stats, models, state.step + 1, checkpoint)
+                _check_finite(stats, models, state.step + 1, checkpoint, "Lower the learning rate.")
                 state.step += 1
                 state.history["step"].append(state.step)
                 for name in columns[1:]:
@@ -120,21 +119,6 @@ def is_models_checkpoint(path):
 
 
 # ------------------------------------------------------------------------------- helpers
-
-
-def _check_finite(stats, models, step, checkpoint):
-    bad = [name for name, value in stats.items() if not math.isfinite(value)]
-    for player, model in models.items():
-        for name, p in model.named_parameters():
-            if not np.isfinite(p.data).all():
-                bad.append(f"{player} parameter {name}")
-                break
-    if bad:
-        kept = (f"the last good checkpoint is kept at {checkpoint}" if checkpoint
-                else "no checkpoint was being written")
-        raise TrainingDiverged(
-            f"step {step}: {', '.join(bad)} became NaN or infinite; training stopped ({kept}). "
-            "Lower the learning rate.")
 
 
 def _checkpoint_dict(state, models, optimizers, iterators, extra):
