@@ -203,7 +203,8 @@ lesson.check("-ELBO of shuffled-pixel images / -ELBO of the real test digits",
 # An autoencoder's first test: encode a test image x, decode its code's mean mu(x)
 # (`vae.reconstruct`). A GAN has no encoder and cannot do this. Then the generative test: decode
 # z ~ N(0, I), the prior, as a GAN's G does with its noise (`vae.decoder(z)`). Beside them, a
-# DCGAN trained briefly with lesson 13's recipe on the same images.
+# DCGAN trained with lesson 13's recipe (B = 16, 1000 steps of 32, Adam at 5e-4 with beta1 = 0.5)
+# on the same 4000 images: about as much CPU time as the VAE's training.
 
 # %%
 lesson.step("4. Reconstructions dec(mu(x)), samples dec(z), and a DCGAN's G(z)")
@@ -235,7 +236,8 @@ lesson.check("reconstructions the classifier reads as the input's digit", kept,
 
 tinygan.manual_seed(lesson.seed)
 G, D = models.dcgan(28, 1, latent_dim=GAN_LATENT, base_channels=GAN_B)
-models.dcgan_init_(G), models.dcgan_init_(D)
+models.dcgan_init_(G)
+models.dcgan_init_(D)
 opt_G = gan.make_optimizer(G.parameters(), "nonsaturating", lr=GAN_LR, betas=(0.5, 0.999))
 opt_D = gan.make_optimizer(D.parameters(), "nonsaturating", lr=GAN_LR, betas=(0.5, 0.999))
 gan_batches = BatchIterator(images, batch_size=GAN_BATCH)
@@ -255,6 +257,13 @@ print("   figure:", plot.save(fig, lesson.path("vae_vs_dcgan_samples.png")))
 # The classifier Inception Score (high when each image is read confidently and the classes are
 # used evenly; the real test set's is the ceiling) and the Fréchet distance of the classifier's
 # features to the real test set's (real training images give the floor), as in lesson 13.
+#
+# What to expect (full mode, seeds 0 and 1): the two models' samples get about the same IS
+# (4.3 to 4.8), but the DCGAN's FD is less than half the VAE's: its digits are often malformed
+# (the IS sees that), the VAE's are blurred, and the blur moves every image's features away from
+# the real ones (the FD sees that). The VAE's reconstructions score close to the real ceiling:
+# the encoder hands the decoder codes that came from real digits, where samples from the prior
+# can fall between the codes of different digits.
 
 # %%
 lesson.step(f"5. IS and FD of {SCORED} images each")
@@ -358,8 +367,10 @@ lesson.check("edge sharpness: VAE samples / real digits",
              edge_sharpness(vae_samples) / edge_sharpness(held_out), at_most=0.9,
              why="a blurred edge is a ramp of small steps, not one step of ~1")
 lesson.check("edge sharpness: DCGAN samples minus VAE samples",
-             edge_sharpness(gan_samples) - edge_sharpness(vae_samples), at_least=0.0,
-             why="D penalises blur; G is never asked for an average")
+             edge_sharpness(gan_samples) - edge_sharpness(vae_samples),
+             at_least=0.1 if FAST else 0.2,
+             why="D penalises blur; G is never asked for an average (0.35 measured on seeds 0 "
+                 "and 1 in full mode)")
 
 K_NEAR = 10  # code-space neighbours averaged
 ANCHORS = 64 if FAST else 200
