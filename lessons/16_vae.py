@@ -317,8 +317,8 @@ else:
 # sum_m -[t_mi log p_i + (1 - t_mi) log (1 - p_i)] are p_i = (1/k) sum_m t_mi, **the average of
 # the images** (a Gaussian decoder's squared error ||x - dec(z)||^2 has the same minimiser: the
 # mean). Where the digits agree the average is black or white; where they disagree, at the edges
-# of the strokes, it is grey. In the limit of a perfect decoder the best output for z is
-# E_{q(x|z)}[x], with q(x|z) proportional to q(z|x) p_data(x): the average of the images whose
+# of the strokes, it is grey. For a decoder free to output anything for each z, the best output
+# is E_{q(x|z)}[x], with q(x|z) proportional to q(z|x) p_data(x): the average of the images whose
 # codes could be z. A GAN's G is never asked for an average: D tells a blurred digit from a real
 # one, so G is pushed to sharp images (and, with no image to reconstruct, it is free to drop the
 # digits it finds hard: mode collapse, lesson 9).
@@ -327,7 +327,7 @@ else:
 # (pixels with t > 0.2) that is mid-grey (0.2 < t < 0.8), and the mean of each image's 20
 # largest steps between neighbouring pixels (edge sharpness: a real stroke edge is a step of
 # about 1). Second, the averaging: for z ~ N(0, I), the mean squared distance of dec(z) to the
-# average of the K training images whose codes mu(x_i) are nearest to z, against its distance
+# average of the K = 10 training images whose codes mu(x_i) are nearest to z, against its distance
 # to the single nearest one; and for test images, whether the reconstruction dec(mu(x)) is
 # closer to the average of x's K code-neighbours in the training set than to x itself.
 #
