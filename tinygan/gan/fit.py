@@ -22,6 +22,7 @@ import json
 import math
 import os
 import signal
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -101,8 +102,7 @@ def fit(G, D, opt_G, opt_D, batches, noise, steps, *, loss="nonsaturating", d_st
                                   fixed_noise, extra), checkpoint)
 
     stop = _DeferredInterrupt()
-    bar = tqdm(total=steps, initial=state.step, unit="step", disable=not progress,
-               dynamic_ncols=True, leave=True)
+    bar = progress_bar(steps, state.step, progress)
     try:
         with stop:
             last_shown, shown_step = time.perf_counter(), state.step
@@ -162,6 +162,15 @@ def sample_generator(G, z):
 
 
 # ------------------------------------------------------------------------------- helpers
+
+
+def progress_bar(steps, initial, progress):
+    """The training loops' tqdm bar. On a terminal (or in a notebook) it redraws every 0.1 s;
+    when the output is a file or a CI log, every 30 s, so a long run writes a few hundred lines,
+    not one per redraw."""
+    interactive = sys.stderr.isatty() or "ipykernel" in sys.modules
+    return tqdm(total=steps, initial=initial, unit="step", disable=not progress,
+                dynamic_ncols=True, leave=True, mininterval=0.1 if interactive else 30.0)
 
 
 def _schedule(factor, *optimizers):

@@ -20,11 +20,10 @@ import os
 import time
 
 import numpy as np
-from tqdm import tqdm
 
 from ..checkpoint import CheckpointError, load, save
 from ..random import generator
-from .fit import FitResult, _check_finite, _DeferredInterrupt, _schedule
+from .fit import FitResult, _check_finite, _DeferredInterrupt, _schedule, progress_bar
 
 MODELS_CHECKPOINT_FORMAT = "tinygan models checkpoint"
 
@@ -62,8 +61,7 @@ def fit_models(step, models, optimizers, steps, columns, *, checkpoint=None,
             save(_checkpoint_dict(state, models, optimizers, iterators, extra), checkpoint)
 
     stop = _DeferredInterrupt()
-    bar = tqdm(total=steps, initial=state.step, unit="step", disable=not progress,
-               dynamic_ncols=True, leave=True)
+    bar = progress_bar(steps, state.step, progress)
     try:
         with stop:
             last_shown, shown_step = time.perf_counter(), state.step
