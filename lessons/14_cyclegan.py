@@ -248,7 +248,10 @@ lesson.check("L_cyc over the last 10% of the steps / over the first 10%",
 # Measured in full mode (400 steps, 1000 test images per domain), seeds 0 and 1: with
 # lambda = 10 the digit was kept in 73% and 84% of the G(a), 65% and 69% of the F(b); with
 # lambda = 0 in 4% and 11%, 10% and 10%: chance. The cycle error fell from 0.34-0.50 to
-# 0.08-0.13. Longer training makes both runs better, and not equally: with 1200 steps
+# 0.08-0.13. The lambda = 0 grids show why: on both seeds G and F had collapsed onto almost
+# one image each, whatever they were given (lesson 9's mode collapse): a single convincing
+# thick digit satisfies D_B for a while, and only the cycle loss asks G for a different output
+# per input. Longer training makes both runs better, and not equally: with 1200 steps
 # (`benchmarks/eval_cyclegan.py --steps 1200`, the project README's table) lambda = 10 kept
 # 95.7% / 98.5%, lambda = 0 84.3% / 9.4%. Thickening is a local change that G's convolutions
 # can make to a's own strokes, so even without the cycle loss G drifts towards keeping the
