@@ -61,16 +61,8 @@ def batch_norm_composed(input, running_mean, running_var, weight=None, bias=None
     Returns:
         A Tensor of the input's shape.
     """
-    if input.ndim < 2:
-        raise ValueError(f"batch_norm: expected an input of shape (N, C, ...), got {input.shape}")
+    _check(input, running_mean, running_var, weight, bias)
     channels = input.shape[1]
-    for name, value in (("running_mean", running_mean), ("running_var", running_var),
-                        ("weight", weight), ("bias", bias)):
-        if value is not None and tuple(value.shape) != (channels,):
-            raise ValueError(
-                f"batch_norm: {name} of shape {tuple(value.shape)} does not match input of "
-                f"shape {input.shape} (expected ({channels},), one value per channel)"
-            )
     axes = (0,) + tuple(range(2, input.ndim))  # every axis but the channels
     per_channel = (1, channels) + (1,) * (input.ndim - 2)  # (C,) broadcast against the input
 
@@ -111,7 +103,7 @@ def batch_norm_composed(input, running_mean, running_var, weight=None, bias=None
 
 
 def _check(input, running_mean, running_var, weight, bias):
-    """The shapes batch_norm accepts (the same errors as batch_norm_composed)."""
+    """The shapes both batch norms accept: ValueError naming the first that does not fit."""
     if input.ndim < 2:
         raise ValueError(f"batch_norm: expected an input of shape (N, C, ...), got {input.shape}")
     channels = input.shape[1]
