@@ -76,6 +76,8 @@ _TRAIN_FLAGS = {
     "hidden": (int, "units per hidden layer of G and D"),
     "layers": (int, "hidden layers of G and D"),
     "pack": (int, "PacGAN packing: samples D judges at once"),
+    "spectral_norm": (_boolean, "image data: D's layers spectrally normalised, without batch "
+                                "norm (true/false)"),
     "lr_decay_start": (float, "fraction of the steps after which the rates fall to 0 (1: never)"),
     "seed": (int, "random seed"),
     "sample_every": (int, "steps between kept samples (GIF frames, metrics over time)"),

@@ -97,6 +97,7 @@ class TrainConfig:
     hidden: int = 128
     layers: int = 3
     pack: int = 1
+    spectral_norm: bool = False  # images: D's layers W / sigma(W) instead of its batch norm
     lr_decay_start: float = 0.5  # both rates fall linearly to 0 from this fraction of the steps
     seed: int = 0
     sample_every: int | None = None  # None: 500 steps for toy data, one epoch for images
@@ -171,8 +172,11 @@ class TrainConfig:
         _expect(self.model in _models_for(self), "model", self.model,
                 "dcgan or vae for image data, cyclegan for a domain pair (mnist:rotated, ...), "
                 "mlp for toy data")
-        _expect(isinstance(self.conditional, bool), "conditional", self.conditional,
-                "true or false")
+        for name in ("conditional", "spectral_norm"):
+            _expect(isinstance(getattr(self, name), bool), name, getattr(self, name),
+                    "true or false")
+        _expect(self.is_image or not self.spectral_norm, "data", self.data,
+                "mnist or fashion-mnist for spectral_norm")
         _expect(self.is_image or (self.is_pair and not self.conditional)
                 or not (self.conditional or self.epochs or self.subset),
                 "data", self.data, "mnist or fashion-mnist for conditional, epochs and subset")
@@ -208,7 +212,7 @@ def build(config, load_data=True):
         data = _image_batches(config) if load_data else None
         G, D = dcgan(28, 1, latent_dim=config.z_dim,
                      num_classes=IMAGE_CLASSES if config.conditional else None,
-                     pack=config.pack)
+                     pack=config.pack, spectral_norm=config.spectral_norm)
     else:
         data = toy.make(config.data)
         G = MLPGenerator(z_dim=config.z_dim, data_dim=data.dim, hidden=config.hidden,

@@ -8,6 +8,7 @@ every gradient here is checked the same way as the engine's.
   ``softmax``, ``log_softmax``
 - ``linear``;  ``conv2d``, ``conv_transpose2d``;  ``max_pool2d``;  ``embedding``
 - ``batch_norm``, ``instance_norm``;  ``reflection_pad2d``;  ``dropout``
+- ``spectral_normalize`` and its ``power_iteration`` (W / sigma(W), SpectralNorm's)
 - losses: ``binary_cross_entropy``, ``binary_cross_entropy_with_logits``, ``cross_entropy``,
   ``mse_loss``, ``l1_loss``; the VAE's ``gaussian_kl`` and ``negative_elbo``
 
@@ -41,10 +42,12 @@ from .losses import (
 from .normalization import batch_norm
 from .padding import reflection_pad2d
 from .pooling import max_pool2d
+from .spectral_norm import power_iteration, spectral_normalize
 
 __all__ = [
     "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv2d",
     "conv_transpose2d", "cross_entropy", "dropout", "embedding", "gaussian_kl", "instance_norm",
     "l1_loss", "leaky_relu", "linear", "log_softmax", "logsigmoid", "max_pool2d", "mse_loss",
-    "negative_elbo", "reflection_pad2d", "relu", "sigmoid", "softmax", "softplus", "tanh",
+    "negative_elbo", "power_iteration", "reflection_pad2d", "relu", "sigmoid", "softmax",
+    "softplus", "spectral_normalize", "tanh",
 ]

@@ -43,7 +43,8 @@ def dcgan_init_(module):
     "All weights were initialized from a zero-centered Normal distribution with standard
     deviation 0.02": Conv2d, ConvTranspose2d and Dense weights ~ N(0, 0.02^2); BatchNorm
     weights (gamma) ~ N(1, 0.02^2) so each starts near the identity; every bias is 0.
-    (Embedding tables keep their N(0, 1) initialisation.) Returns the module.
+    (Embedding tables keep their N(0, 1) initialisation; a SpectralNorm layer restarts its
+    estimate of sigma for the new weight.) Returns the module.
     """
     for layer in module.modules():
         if isinstance(layer, nn.Conv2d | nn.ConvTranspose2d | nn.Dense):
@@ -54,6 +55,9 @@ def dcgan_init_(module):
             continue
         if layer.bias is not None:
             init.zeros_(layer.bias)
+    for layer in module.modules():  # new weights: a new estimate of their sigma
+        if isinstance(layer, nn.SpectralNorm):
+            layer.reset_estimate()
     return module
 
 
@@ -109,9 +113,15 @@ class Discriminator(nn.Module):
     ``pack`` > 1 is PacGAN (Lin et al. 2018): D judges ``pack`` samples at once, stacked along
     the channel axis, so it can see that a batch of fakes lacks the variety of real data (a
     generator that repeats a few digits is caught even when each digit looks real).
+
+    ``spectral_norm=True`` (Miyato et al. 2018) wraps every Conv2d and the Dense in
+    ``nn.SpectralNorm`` (weight W / sigma(W)) and drops D's batch norm, as the SN-GAN's
+    "standard CNN" does: each layer is then 1-Lipschitz, so D cannot turn so steep that the
+    gradient it hands G explodes or vanishes.
     """
 
-    def __init__(self, image_size=28, channels=1, base_channels=64, num_classes=None, pack=1):
+    def __init__(self, image_size=28, channels=1, base_channels=64, num_classes=None, pack=1,
+                 spectral_norm=False):
         super().__init__()
         s, k = start_size(image_size)
         self.image_shape = (int(channels), image_size, image_size)
@@ -123,13 +133,18 @@ class Discriminator(nn.Module):
         if num_classes is not None:
             self.label_embedding = nn.Embedding(num_classes, image_size * image_size)
             inputs += 1
+        self.spectral_norm = bool(spectral_norm)
+        lipschitz = nn.SpectralNorm if spectral_norm else (lambda layer: layer)
         width = base_channels
-        layers = [nn.Conv2d(inputs * pack, width, 4, 2, 1), nn.LeakyReLU(0.2)]
+        layers = [lipschitz(nn.Conv2d(inputs * pack, width, 4, 2, 1)), nn.LeakyReLU(0.2)]
         for _ in range(k - 1):
-            layers += [nn.Conv2d(width, width * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(width * 2),
-                       nn.LeakyReLU(0.2)]
+            if spectral_norm:
+                layers += [lipschitz(nn.Conv2d(width, width * 2, 4, 2, 1)), nn.LeakyReLU(0.2)]
+            else:
+                layers += [nn.Conv2d(width, width * 2, 4, 2, 1, bias=False),
+                           nn.BatchNorm2d(width * 2), nn.LeakyReLU(0.2)]
             width *= 2
-        layers += [nn.Flatten(), nn.Dense(width * s * s, 1)]
+        layers += [nn.Flatten(), lipschitz(nn.Dense(width * s * s, 1))]
         self.net = nn.Sequential(*layers)
         dcgan_init_(self)
 
@@ -174,9 +189,10 @@ def _with_label(model, input, y, name):
 
 
 def dcgan(image_size=28, channels=1, latent_dim=100, base_channels=64, num_classes=None,
-          pack=1):
+          pack=1, spectral_norm=False):
     """(G, D): a DCGAN generator and discriminator for ``image_size`` x ``image_size`` images of
     ``channels`` channels, initialised N(0, 0.02); conditional on K classes with
-    ``num_classes=K``; D judging ``pack`` images at once (PacGAN) with ``pack`` > 1."""
+    ``num_classes=K``; D judging ``pack`` images at once (PacGAN) with ``pack`` > 1; D
+    spectrally normalised without batch norm with ``spectral_norm=True``."""
     return (Generator(image_size, channels, latent_dim, base_channels, num_classes),
-            Discriminator(image_size, channels, base_channels, num_classes, pack))
+            Discriminator(image_size, channels, base_channels, num_classes, pack, spectral_norm))

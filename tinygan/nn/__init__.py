@@ -6,7 +6,8 @@ tinygan can be rewritten with ``torch.nn`` line by line, and its state dict load
 - base: ``Module``, ``Parameter``, ``Sequential``
 - layers: ``Dense`` (= ``Linear``), ``Conv2d``, ``ConvTranspose2d``, ``MaxPool2d``,
   ``BatchNorm1d``, ``BatchNorm2d``, ``InstanceNorm2d``, ``ReflectionPad2d``, ``Dropout``,
-  ``Flatten``, ``Unflatten``, ``Embedding``; ``ResidualBlock`` (x + f(x), CycleGAN's)
+  ``Flatten``, ``Unflatten``, ``Embedding``; ``ResidualBlock`` (x + f(x), CycleGAN's);
+  ``SpectralNorm`` (a Dense or Conv2d with weight W / sigma(W))
 - activations: ``ReLU``, ``LeakyReLU``, ``Tanh``, ``Sigmoid``
 - ``tinygan.nn.init``: initialisers (``normal_``, ``kaiming_uniform_``, ...; the DCGAN one is
   ``tinygan.models.dcgan_init_``)
@@ -28,10 +29,12 @@ from .padding import ReflectionPad2d
 from .parameter import Parameter
 from .pooling import MaxPool2d
 from .residual import ResidualBlock
+from .spectral_norm import SpectralNorm
 
 __all__ = [
     "BatchNorm1d", "BatchNorm2d", "Conv2d", "ConvTranspose2d", "Dense", "Dropout", "Embedding",
     "Flatten", "IncompatibleKeys", "InstanceNorm2d", "LeakyReLU", "Linear", "MaxPool2d", "Module",
-    "Parameter", "ReLU", "ReflectionPad2d", "ResidualBlock", "Sequential", "Sigmoid", "Tanh",
+    "Parameter", "ReLU", "ReflectionPad2d", "ResidualBlock", "Sequential", "Sigmoid",
+    "SpectralNorm", "Tanh",
     "Unflatten", "functional", "init",
 ]
