@@ -1,6 +1,7 @@
 """tinygan.lesson: claims pass and fail as stated, and a lesson exits non-zero on a failed claim."""
 
 import json
+import os
 import sys
 import types
 
@@ -10,6 +11,7 @@ import pytest
 from tinygan.datasets import write_idx
 from tinygan.datasets.mnist import FILES
 from tinygan.lesson import SKIPPED, Lesson
+from tinygan.metrics import quality
 
 
 def test_claims_and_exit_codes(tmp_path, capsys):
@@ -121,13 +123,25 @@ def test_image_data_found_on_disk(nothing_on_disk, monkeypatch):
     assert images.shape == (3, 1, 28, 28) and images.min() == -1 and list(labels) == [1, 2, 3]
 
 
-def test_fast_mode_never_trains_the_quality_classifier(nothing_on_disk, capsys):
+def test_fast_mode_trains_a_stand_in_classifier_not_the_real_one(nothing_on_disk, monkeypatch,
+                                                                   capsys):
     lesson = Lesson("13_x.py", "t", argv=["--fast", "--out", str(nothing_on_disk / "out")])
-    with pytest.raises(SystemExit) as exit_info:
+    with pytest.raises(SystemExit) as exit_info:  # no data: nothing to train on
         lesson.quality_classifier("mnist")
     assert exit_info.value.code == SKIPPED
-    assert "build_classifier('mnist')" in capsys.readouterr().out
-    full = Lesson("13_x.py", "t", argv=["--out", str(nothing_on_disk / "out")])
-    with pytest.raises(SystemExit) as exit_info:  # full mode would train it, but has no data
-        full.quality_classifier("mnist")
-    assert exit_info.value.code == SKIPPED
+    folder = nothing_on_disk / "data" / "mnist"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 120), ("test", 40)):
+        write_idx(folder / FILES[split][0], rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
+        write_idx(folder / FILES[split][1], (np.arange(n) % 10).astype(np.uint8))
+    monkeypatch.setenv("TINYGAN_DATA_DIR", str(nothing_on_disk / "data"))
+    capsys.readouterr()
+    model, record = lesson.quality_classifier("mnist")
+    assert "a stand-in was trained (120 images, 1 epoch" in capsys.readouterr().out
+    assert record["train_size"] == 120 and record["epochs"] == 1
+    assert os.path.exists(quality.classifier_path("mnist", stand_in=True))
+    assert not os.path.exists(quality.classifier_path("mnist"))  # the real one is never faked
+    _, again = lesson.quality_classifier("mnist")
+    assert "a stand-in was loaded" in capsys.readouterr().out
+    np.testing.assert_array_equal(again["test_mean"], record["test_mean"])

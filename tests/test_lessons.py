@@ -1,7 +1,8 @@
 """Every lesson runs in --fast mode, exits 0 and says which claims it checked (all held).
 
-A lesson on images that cannot find its data set (or, in fast mode, the cached quality
-classifier) exits with ``tinygan.lesson.SKIPPED`` after saying how to get it: its test skips.
+A lesson on images that cannot find its data set exits with ``tinygan.lesson.SKIPPED`` after
+saying how to get it: its test skips. (Without the cached quality classifier, fast mode trains a
+stand-in in seconds: a fresh machine runs these lessons too.)
 """
 
 import glob
