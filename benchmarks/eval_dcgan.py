@@ -36,7 +36,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import tinygan  # noqa: E402
 from tinygan import runs  # noqa: E402
-from tinygan.gan import sample_generator  # noqa: E402
 from tinygan.metrics import quality  # noqa: E402
 
 IS_TARGET = 9.0
@@ -76,19 +75,14 @@ def main(argv=None):
     # 1. train
     curve = []
     per_epoch = config.batches_per_epoch(config.batch_size)
+    kinds = runs.image_kinds(config)  # classes (conditional), InfoGAN codes, or 0
 
     def monitor(step, G):
         if not args.monitor:
             return
         z = tinygan.randn(args.monitor, config.z_dim)
-        if config.conditional:
-            labels = np.arange(args.monitor) % runs.IMAGE_CLASSES
-            samples = np.concatenate([
-                sample_generator(G, (z.data[i:i + 1000], labels[i:i + 1000]))
-                for i in range(0, args.monitor, 1000)])
-        else:
-            samples = np.concatenate([sample_generator(G, z.data[i:i + 1000])
-                                      for i in range(0, args.monitor, 1000)])
+        labels = np.arange(args.monitor) % kinds if kinds else None
+        samples = runs.sample_in_chunks(G, z, labels)
         result = quality.score(samples.astype(np.float32), args.data)
         curve.append({"step": step, "epoch": step / per_epoch,
                       "inception_score": result.inception_score,
@@ -134,13 +128,26 @@ def main(argv=None):
               + ", ".join(f"{k}: {a:.1%}" for k, a in enumerate(accuracies))
               + f"; lowest {min(accuracies):.1%}")
 
+    # 5b. InfoGAN: which digit each value of the code draws (found without labels)
+    codes = None
+    if config.codes:
+        codes = []
+        for k in range(config.codes):
+            drawn = runs.sample(checkpoint, args.samples // config.codes, seed=2, label=k)
+            seen = np.bincount(quality.predict(model, drawn)[0].argmax(1),
+                               minlength=runs.IMAGE_CLASSES) / len(drawn)
+            codes.append({"class": int(seen.argmax()), "share": float(seen.max())})
+        print("5. InfoGAN codes -> the class each draws most (its share): "
+              + ", ".join(f"c={k}: {c['class']} ({c['share']:.0%})" for k, c in enumerate(codes))
+              + f"; classes covered {len({c['class'] for c in codes})} of {runs.IMAGE_CLASSES}")
+
     report = {"config": asdict(config), "wall_seconds": seconds, "samples": args.samples,
               "inception_score": result.inception_score,
               "frechet_distance": result.frechet_distance,
               "real_inception_score": result.real_inception_score,
               "real_frechet_distance": result.real_frechet_distance,
               "class_fractions": counts.tolist(), "training_mode_inception_score": train_is,
-              "per_class_accuracy": accuracies, "curve": curve}
+              "per_class_accuracy": accuracies, "codes": codes, "curve": curve}
     with open(os.path.join(out, "eval.json"), "w") as file:
         json.dump(report, file, indent=2)
     print(f"wrote {os.path.join(out, 'eval.json')}; look at {os.path.join(out, 'samples.png')}")
@@ -160,17 +167,16 @@ def main(argv=None):
 
 def training_mode_score(checkpoint, config, n, batch=64):
     """IS of G's samples drawn in training mode (batch statistics), batches of ``batch``."""
-    ckpt = runs.load_checkpoint(checkpoint)
-    _, G, _, _, _ = runs.build(config, load_data=False)
-    G.load_state_dict(ckpt["generator"])
+    G, _ = runs.load_generator(checkpoint)
     G.train()
     tinygan.manual_seed(1)
     z = tinygan.randn(n, config.z_dim).data
-    labels = np.arange(n) % runs.IMAGE_CLASSES
+    kinds = runs.image_kinds(config)
+    labels = np.arange(n) % max(kinds, 1)
     parts = []
     with tinygan.no_grad():
         for i in range(0, n, batch):
-            args = (z[i:i + batch],) + ((labels[i:i + batch],) if config.conditional else ())
+            args = (z[i:i + batch],) + ((labels[i:i + batch],) if kinds else ())
             parts.append(G(*args).data)
     samples = np.concatenate(parts).astype(np.float32)
     return quality.score(samples, config.data).inception_score

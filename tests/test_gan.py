@@ -11,7 +11,7 @@ import tinygan
 from tinygan import gan, nn
 from tinygan.checkpoint import CheckpointError
 from tinygan.datasets import batches, mixture_1d
-from tinygan.models import MLPDiscriminator, MLPGenerator
+from tinygan.models import MLPDiscriminator, MLPGenerator, dcgan
 
 LOSSES = gan.LOSSES
 
@@ -390,3 +390,51 @@ def test_fit_leaves_an_ignored_ctrl_c_ignored(tmp_path):
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGINT, before)
+
+
+# ------------------------------------------------------------------ InfoGAN's code
+
+
+def _info_players(seed=0):
+    tinygan.manual_seed(seed)
+    return dcgan(image_size=8, latent_dim=4, base_channels=4, codes=3)
+
+
+def test_infogan_step_adds_lambda_cross_entropy_of_q_to_g_loss():
+    G, D = _info_players()
+    opt_G = tinygan.optim.SGD(G.parameters(), lr=0.0)  # G stands still: recompute its loss
+    z, c = tinygan.randn(6, 4), np.array([0, 1, 2, 2, 1, 0])
+    fake = G(z, c)
+    with tinygan.no_grad():
+        logits, code_logits = D.judge_and_decode(fake.detach())
+        adversarial = gan.generator_loss(logits).item()
+        info = tinygan.functional.cross_entropy(code_logits, c).item()  # -mean log Q(c|G(z,c))
+    stats = gan.g_step(D, opt_G, fake, codes=c)
+    assert stats["info"] == pytest.approx(gan.step.INFO_WEIGHT * info, rel=1e-6)
+    assert stats["g_loss"] == pytest.approx(adversarial + stats["info"], rel=1e-6)
+    assert all(p.grad is not None for p in G.parameters())  # L_I reaches every weight of G
+
+
+def test_infogan_d_step_trains_q_but_sends_nothing_to_g():
+    G, D = _info_players()
+    opt_D = tinygan.optim.Adam(D.parameters(), lr=1e-3)
+    real = tinygan.randn(6, 1, 8, 8)
+    q_before = _snapshot(D.code_head)
+    gan.d_step(D, opt_D, real, G(tinygan.randn(6, 4), np.arange(6) % 3), codes=np.arange(6) % 3)
+    assert _changed(q_before, D.code_head) == set(q_before)  # Q learns to read c
+    assert all(p.grad is None for p in G.parameters())  # fake.detach(), as for D's own loss
+
+
+def test_infogan_training_makes_the_code_readable():
+    """The term does its job: after 60 rounds Q reads c from fresh G(z, c) far better than
+    chance (cross-entropy log 3 = 1.10 for a guess). Measured: 1.097 at the start, 0.037 after."""
+    G, D = _info_players(seed=3)
+    opt_G = tinygan.optim.Adam(G.parameters(), lr=2e-3, betas=(0.5, 0.999))
+    opt_D = tinygan.optim.Adam(D.parameters(), lr=2e-3, betas=(0.5, 0.999))
+    real = tinygan.randn(64, 1, 8, 8).data.clip(-1, 1)
+    rng = np.random.default_rng(0)
+    batches = (real[rng.permutation(64)[:16]] for _ in range(60))
+    stats = [gan.train_step(G, D, opt_G, opt_D, batches, lambda n: tinygan.randn(n, 4))
+             for _ in range(60)]
+    assert stats[0].info > 1.0
+    assert np.mean([s.info for s in stats[-5:]]) < 0.3

@@ -208,3 +208,20 @@ def test_eval_mode_samples_match_training_mode_samples_after_training():
     between_z = np.abs(training - training_other).mean()
     assert modes < 0.1 * between_z, (modes, between_z)
     assert abs(d_training - d_evaluation) < 0.02, (d_training, d_evaluation)
+
+
+def test_infogan_discriminator_has_a_code_head_on_the_same_features():
+    G, D = dcgan(image_size=8, latent_dim=3, base_channels=4, codes=5)
+    assert G.num_classes == 5 and D.num_classes is None and D.codes == 5
+    D.eval()
+    x = tg.randn(6, 1, 8, 8).data
+    logits, code_logits = D.judge_and_decode(x)
+    assert logits.shape == (6,) and code_logits.shape == (6, 5)
+    np.testing.assert_array_equal(logits.data, D(x).data)  # D(x) is the same head
+    assert G(tg.randn(6, 3), np.arange(6) % 5).shape == (6, 1, 8, 8)
+    with pytest.raises(ValueError, match="no code head; build it with codes=K"):
+        Discriminator(image_size=8).judge_and_decode(x)
+    with pytest.raises(ValueError, match="work with pack = 1 and no num_classes, got pack = 2"):
+        Discriminator(image_size=8, pack=2, codes=3)
+    with pytest.raises(ValueError, match="codes must be an int >= 0, got -1"):
+        Discriminator(image_size=8, codes=-1)

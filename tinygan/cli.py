@@ -78,6 +78,10 @@ _TRAIN_FLAGS = {
     "pack": (int, "PacGAN packing: samples D judges at once"),
     "spectral_norm": (_boolean, "image data: D's layers spectrally normalised, without batch "
                                 "norm (true/false)"),
+    "codes": (int, "image data: InfoGAN, a categorical code of N values in G's input that D "
+                   "must recover (0: none)"),
+    "dense": (int, "image data: units of a hidden Dense layer in G and in D (InfoGAN's 1024; 0: "
+                   "none)"),
     "lr_decay_start": (float, "fraction of the steps after which the rates fall to 0 (1: never)"),
     "seed": (int, "random seed"),
     "sample_every": (int, "steps between kept samples (GIF frames, metrics over time)"),

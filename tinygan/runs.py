@@ -35,6 +35,7 @@ import numpy as np
 
 from . import model_runs, plot
 from .creation import randn
+from .engine import Tensor
 from .datasets import DOMAIN_PAIRS, BatchIterator, fashion_mnist, mnist, toy
 from .gan import (
     DEFAULT_D_STEPS,
@@ -98,6 +99,8 @@ class TrainConfig:
     layers: int = 3
     pack: int = 1
     spectral_norm: bool = False  # images: D's layers W / sigma(W) instead of its batch norm
+    codes: int = 0  # images: InfoGAN, G(z, c) with a code c of `codes` values Q must read
+    dense: int = 0  # images: a hidden Dense layer of this many units in G and D (0: none)
     lr_decay_start: float = 0.5  # both rates fall linearly to 0 from this fraction of the steps
     seed: int = 0
     sample_every: int | None = None  # None: 500 steps for toy data, one epoch for images
@@ -160,7 +163,7 @@ class TrainConfig:
             _expect(self.loss in LOSSES, "loss", self.loss, "one of " + ", ".join(LOSSES))
         _expect(self.optimizer in (None,) + OPTIMIZERS, "optimizer", self.optimizer,
                 "one of " + ", ".join(OPTIMIZERS))
-        for name in ("steps", "epochs", "subset"):
+        for name in ("steps", "epochs", "subset", "codes", "dense"):
             value = getattr(self, name)
             _expect(value is None or _is_int(value) and value >= 0, name, value,
                     "an integer >= 0")
@@ -175,8 +178,10 @@ class TrainConfig:
         for name in ("conditional", "spectral_norm"):
             _expect(isinstance(getattr(self, name), bool), name, getattr(self, name),
                     "true or false")
-        _expect(self.is_image or not self.spectral_norm, "data", self.data,
-                "mnist or fashion-mnist for spectral_norm")
+        _expect(self.is_image or not (self.spectral_norm or self.codes or self.dense), "data",
+                self.data, "mnist or fashion-mnist for spectral_norm, codes and dense")
+        _expect(not self.codes or (self.pack == 1 and not self.conditional), "codes",
+                self.codes, "0 with pack > 1 or conditional (InfoGAN's code replaces the class)")
         _expect(self.is_image or (self.is_pair and not self.conditional)
                 or not (self.conditional or self.epochs or self.subset),
                 "data", self.data, "mnist or fashion-mnist for conditional, epochs and subset")
@@ -212,7 +217,8 @@ def build(config, load_data=True):
         data = _image_batches(config) if load_data else None
         G, D = dcgan(28, 1, latent_dim=config.z_dim,
                      num_classes=IMAGE_CLASSES if config.conditional else None,
-                     pack=config.pack, spectral_norm=config.spectral_norm)
+                     pack=config.pack, spectral_norm=config.spectral_norm, codes=config.codes,
+                     hidden=config.dense)
     else:
         data = toy.make(config.data)
         G = MLPGenerator(z_dim=config.z_dim, data_dim=data.dim, hidden=config.hidden,
@@ -332,30 +338,44 @@ def sample(checkpoint, n, seed=0, label=None):
     for a file that is not such a checkpoint."""
     if is_models_checkpoint(checkpoint):
         return _sample_other_model(checkpoint, n, seed, label)
-    ckpt = load_checkpoint(checkpoint)
-    stored = ckpt.get("extra", {}).get("config")
+    config = load_config(checkpoint)
+    kinds = image_kinds(config)
+    if label is not None and not kinds:
+        raise ValueError(f"{checkpoint}: --label needs a conditional model (or InfoGAN's code); "
+                         "this one was trained without classes")
+    if label is not None and not (_is_int(label) and 0 <= label < kinds):
+        raise ValueError(f"--label: expected a class 0..{kinds - 1}, got {label!r}")
+    manual_seed(seed)
+    G, _ = load_generator(checkpoint)
+    z = randn(int(n), config.z_dim)
+    if not kinds:
+        return sample_in_chunks(G, z)
+    labels = (np.full(int(n), label, dtype=np.int64) if label is not None
+              else generator().integers(0, kinds, int(n)))
+    return sample_in_chunks(G, z, labels)
+
+
+def load_config(checkpoint):
+    """The resolved TrainConfig stored in a checkpoint written by ``train`` (ValueError if it
+    has none; CheckpointError for a file that is not a checkpoint)."""
+    stored = load_checkpoint(checkpoint).get("extra", {}).get("config")
     if not isinstance(stored, dict):
         raise ValueError(f"{checkpoint}: this checkpoint has no stored configuration; it was "
                          "not written by `tinygan train`")
-    config = TrainConfig.from_dict(stored, source=checkpoint).validate().resolved()
-    if label is not None and not config.conditional:
-        raise ValueError(f"{checkpoint}: --label needs a conditional model; this one was trained "
-                         "without classes")
-    if label is not None and not (_is_int(label) and 0 <= label < IMAGE_CLASSES):
-        raise ValueError(f"--label: expected a class 0..{IMAGE_CLASSES - 1}, got {label!r}")
-    manual_seed(seed)
+    return TrainConfig.from_dict(stored, source=checkpoint).validate().resolved()
+
+
+def load_generator(checkpoint):
+    """(G, config): the generator saved in a checkpoint of ``train``, rebuilt from its stored
+    configuration, with its weights and batch-norm statistics (in eval mode)."""
+    config = load_config(checkpoint)
     _, G, _, _, _ = build(config, load_data=False)
     try:
-        G.load_state_dict(ckpt["generator"])
+        G.load_state_dict(load_checkpoint(checkpoint)["generator"])
     except RuntimeError as error:
         raise ValueError(f"{checkpoint}: the generator's weights do not fit the stored "
                          f"configuration: {error}") from None
-    z = randn(int(n), config.z_dim)
-    if not config.conditional:
-        return sample_generator(G, z).astype(np.float32)
-    labels = (np.full(int(n), label, dtype=np.int64) if label is not None
-              else generator().integers(0, IMAGE_CLASSES, int(n)))
-    return _sample_in_chunks(G, z, labels)
+    return G.eval(), config
 
 
 def write_history_csv(path, history, columns=HISTORY_COLUMNS):
@@ -393,9 +413,9 @@ def _train_images(config, out, checkpoint, resume, progress, log, callback=None)
     """An image run: the DCGAN (conditional or not) on MNIST or Fashion-MNIST; one grid of
     samples from fixed z per epoch (one row per class when conditional)."""
     batches, G, D, opt_G, opt_D = build(config)
-    if config.conditional:  # 10 rows, one per class, 8 fixed z each
-        fixed = (randn(IMAGE_CLASSES * 8, config.z_dim),
-                 np.repeat(np.arange(IMAGE_CLASSES), 8))
+    kinds = image_kinds(config)
+    if kinds:  # one row per class (or InfoGAN code), 8 fixed z each
+        fixed = (randn(kinds * 8, config.z_dim), np.repeat(np.arange(kinds), 8))
     else:
         fixed = randn(64, config.z_dim)
     result = _fit(config, G, D, opt_G, opt_D, batches, fixed, checkpoint, resume, progress,
@@ -430,14 +450,23 @@ def _interpolation(G, config, rows=4, steps=10):
     z0, z1 = randn(rows, config.z_dim).data, randn(rows, config.z_dim).data
     t = np.linspace(0, 1, steps, dtype=np.float32)[None, :, None]
     z = ((1 - t) * z0[:, None] + t * z1[:, None]).reshape(rows * steps, config.z_dim)
-    if config.conditional:
-        return _sample_in_chunks(G, z, np.repeat(np.arange(rows), steps))
+    if image_kinds(config):
+        return sample_in_chunks(G, z, np.repeat(np.arange(rows), steps))
     return sample_generator(G, z)
 
 
-def _sample_in_chunks(G, z, labels, chunk=1000):
-    z = z.data if hasattr(z, "data") else z
-    parts = [sample_generator(G, (z[i:i + chunk], labels[i:i + chunk]))
+def image_kinds(config):
+    """How many values G's second input takes: 10 classes (conditional), K codes (InfoGAN), or
+    0 (G(z) alone)."""
+    return IMAGE_CLASSES if config.conditional else config.codes
+
+
+def sample_in_chunks(G, z, labels=None, chunk=1000):
+    """G(z) (or G(z, labels)) in eval mode as float32, ``chunk`` rows at a time (bounded memory
+    for 10,000 samples)."""
+    z = z.data if isinstance(z, Tensor) else np.asarray(z)
+    parts = [sample_generator(G, Tensor(z[i:i + chunk]) if labels is None
+                              else (Tensor(z[i:i + chunk]), labels[i:i + chunk]))
              for i in range(0, len(z), chunk)]
     return np.concatenate(parts).astype(np.float32)
 

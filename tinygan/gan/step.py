@@ -12,6 +12,16 @@ its two halves, usable on their own (a lesson can run Step 1 alone to train D to
 A real batch is an array or Tensor x of shape (N, ...), or a pair (x, y) with class labels y
 of shape (N,) for a conditional GAN: then the players are called as G(z, y) and D(x, y), and
 the fakes of a step are drawn for the labels of that step's real batch.
+
+InfoGAN (Chen et al. 2016; a D built with ``codes=K``, see ``tinygan.models.dcgan``): the fakes
+are G(z, c) with a code c drawn uniformly from {0, ..., K-1} (no label), and both losses get
+
+    lambda L_I = lambda E[-log Q(c | G(z, c))]        (lambda = INFO_WEIGHT = 1, the paper's),
+
+a bound on the mutual information I(c; G(z, c)) from below. In Step 1 it trains Q (D's second
+head) to read c from a fake; in Step 2 it trains G to write c so that it can be read. So G gives
+each value of c a kind of image of its own, and stops drawing the in-between shapes that a
+continuous z alone slides through when it moves from one kind to another.
 """
 
 from dataclasses import asdict, dataclass
@@ -20,12 +30,17 @@ import numpy as np
 
 from ..autograd import no_grad
 from ..engine import Tensor
+from ..functional import cross_entropy
+from ..random import generator
 from .losses import discriminator_loss, generator_loss, gradient_penalty, is_wasserstein
 
 # Weight clipping of the original WGAN critic (Arjovsky et al. 2017, Algorithm 1: c = 0.01).
 WGAN_CLIP = 0.01
 # The gradient penalty's weight lambda (Gulrajani et al. 2017, Algorithm 1).
 WGAN_GP_WEIGHT = 10.0
+# InfoGAN's lambda, the weight of the mutual-information term for a categorical code (Chen et
+# al. 2016: lambda = 1 for discrete codes).
+INFO_WEIGHT = 1.0
 
 
 @dataclass
@@ -41,6 +56,7 @@ class StepStats:
     d_grad_norm, g_grad_norm: ||dL_D/d theta_D|| and ||dL_G/d theta_G|| over all parameters
         of that player, before its optimizer step (last D update for D).
     penalty: the gradient penalty term ("wgan-gp"), else 0.
+    info: InfoGAN's lambda L_I in G's step (included in g_loss; D's is in d_loss), else 0.
     """
 
     d_loss: float
@@ -51,6 +67,7 @@ class StepStats:
     d_grad_norm: float
     g_grad_norm: float
     penalty: float = 0.0
+    info: float = 0.0
 
     def as_dict(self):
         return asdict(self)
@@ -76,13 +93,15 @@ def train_step(G, D, opt_G, opt_D, batches, noise, loss="nonsaturating", d_steps
     if d_steps < 1:
         raise ValueError(f"train_step: d_steps must be at least 1, got {d_steps}")
     d_stats = []
+    codes = getattr(D, "codes", 0)  # InfoGAN: c takes K = codes values (0: no code)
     for _ in range(d_steps):  # Step 1, k times: each on a fresh real batch and fresh z
         real = next(batches)
         x, labels = _unpack(real)
         z = noise(x.shape[0])
-        fake = _generate(G, z, labels)  # G(z), recorded: Step 2 reuses the last one
-        d_stats.append(d_step(D, opt_D, real, fake, loss))
-    g_stats = g_step(D, opt_G, fake, labels, loss)  # Step 2
+        c = generator().integers(0, codes, x.shape[0]) if codes else None  # c ~ Uniform{0..K-1}
+        fake = _generate(G, z, labels if c is None else c)  # G(z), recorded: Step 2 reuses it
+        d_stats.append(d_step(D, opt_D, real, fake, loss, codes=c))
+    g_stats = g_step(D, opt_G, fake, labels, loss, codes=c)  # Step 2
     return StepStats(
         d_loss=float(np.mean([s["d_loss"] for s in d_stats])),
         g_loss=g_stats["g_loss"],
@@ -92,14 +111,15 @@ def train_step(G, D, opt_G, opt_D, batches, noise, loss="nonsaturating", d_steps
         d_grad_norm=d_stats[-1]["d_grad_norm"],
         g_grad_norm=g_stats["g_grad_norm"],
         penalty=float(np.mean([s["penalty"] for s in d_stats])),
+        info=g_stats["info"],
     )
 
 
-def d_step(D, opt_D, real, fake, loss="nonsaturating"):
+def d_step(D, opt_D, real, fake, loss="nonsaturating", codes=None):
     """Step 1: one update of D on a real batch and a batch of fakes from the current G.
 
-    ``fake`` is G(z) (a Tensor, possibly still attached to G's graph). Returns a dict with
-    d_loss, d_real, d_fake, d_grad_norm and penalty.
+    ``fake`` is G(z) (a Tensor, possibly still attached to G's graph); for InfoGAN, G(z, c) with
+    ``codes`` = c (N,). Returns a dict with d_loss, d_real, d_fake, d_grad_norm and penalty.
     """
     x, y = _unpack(real)
     # .detach(): D's loss must not send gradients into G. Without it, backward() would fill
@@ -107,8 +127,13 @@ def d_step(D, opt_D, real, fake, loss="nonsaturating"):
     # step that forgot zero_grad() would follow it. Here the counterfeiter stands still.
     fake = fake.detach()
     real_out = _judge(D, x, y)  # l(x): D's logit (or critic score) on real data
-    fake_out = _judge(D, fake, y)  # l(G(z)) on the fakes; the labels say "real" = 1, "fake" = 0
+    if codes is None:
+        fake_out = _judge(D, fake, y)  # l(G(z)); the labels say "real" = 1, "fake" = 0
+    else:
+        fake_out, code_logits = D.judge_and_decode(fake)  # and Q(c | G(z, c)), one pass
     d_loss = discriminator_loss(real_out, fake_out, loss)  # -log D(x) - log(1 - D(G(z)))
+    if codes is not None:  # Q learns to read c from a fake
+        d_loss = d_loss + INFO_WEIGHT * cross_entropy(code_logits, codes)
     penalty = 0.0
     if loss == "wgan-gp":
         gp = gradient_penalty(D, x, fake, labels=y, weight=WGAN_GP_WEIGHT)
@@ -129,16 +154,24 @@ def d_step(D, opt_D, real, fake, loss="nonsaturating"):
     }
 
 
-def g_step(D, opt_G, fake, labels=None, loss="nonsaturating"):
+def g_step(D, opt_G, fake, labels=None, loss="nonsaturating", codes=None):
     """Step 2: one update of G, through the discriminator as it is *after* Step 1.
 
-    ``fake`` is G(z) with its graph (not detached: G's gradient flows back through it).
-    D(G(z)) is computed *again* here: the D outputs of Step 1 were computed with D's old
-    weights, and G must beat the cop it will face next, not the one before his lesson.
-    Returns a dict with g_loss, d_fake_after and g_grad_norm.
+    ``fake`` is G(z) with its graph (not detached: G's gradient flows back through it); for
+    InfoGAN, G(z, c) with ``codes`` = c. D(G(z)) is computed *again* here: the D outputs of
+    Step 1 were computed with D's old weights, and G must beat the cop it will face next, not
+    the one before his lesson. Returns a dict with g_loss, d_fake_after, g_grad_norm and info.
     """
-    fake_out = _judge(D, fake, labels)  # D(G(z)) with D's updated weights
+    if codes is None:
+        fake_out = _judge(D, fake, labels)  # D(G(z)) with D's updated weights
+    else:
+        fake_out, code_logits = D.judge_and_decode(fake)  # and Q(c | G(z, c))
     g_loss = generator_loss(fake_out, loss)  # -log D(G(z)) by default
+    info = 0.0
+    if codes is not None:  # G learns to write c so that Q can read it
+        info_loss = INFO_WEIGHT * cross_entropy(code_logits, codes)
+        info = info_loss.item()
+        g_loss = g_loss + info_loss
     opt_G.zero_grad()
     g_loss.backward()  # also fills D's .grad; harmless: D's next step starts with zero_grad()
     g_grad_norm = grad_norm(_params(opt_G))
@@ -147,6 +180,7 @@ def g_step(D, opt_G, fake, labels=None, loss="nonsaturating"):
         "g_loss": g_loss.item(),
         "d_fake_after": _mean_output(fake_out, loss),
         "g_grad_norm": g_grad_norm,
+        "info": info,
     }
 
 

@@ -30,7 +30,12 @@ Conditional variants (Mirza & Osindero 2014), ``num_classes=K``: the class y in 
 input of both players. G(z, y) concatenates a learned embedding e_G(y) (K numbers) to z; D(x, y)
 appends a learned embedding e_D(y) (S*S numbers) to x as one more image channel. A conditional
 generator then draws an image of the class it is asked for.
+
+InfoGAN (Chen et al. 2016), ``codes=K``: the same G(z, c), but the code c is drawn at random, not
+taken from a label, and D has a second head Q(c|x) that must recover c from G(z, c). No label is
+used; G learns to give each value of c its own kind of image (on MNIST: mostly its own digit).
 """
+
 
 from .. import nn
 from ..engine import Tensor, as_tensor, concatenate
@@ -75,10 +80,16 @@ def start_size(image_size):
 
 
 class Generator(nn.Module):
-    """G(z) (or G(z, y) with ``num_classes``): noise (N, latent_dim) -> images (N, C, S, S)."""
+    """G(z) (or G(z, y) with ``num_classes``): noise (N, latent_dim) -> images (N, C, S, S).
+
+    ``hidden=H`` > 0 puts a hidden Dense layer of H units (batch norm, ReLU) before the
+    projection to the s x s feature maps, as InfoGAN's MNIST generator does (H = 1024): then
+    G(z) is not an affine map of z followed by convolutions, and it can turn a small step in z
+    into the switch from one digit to another instead of a blend of the two.
+    """
 
     def __init__(self, image_size=28, channels=1, latent_dim=100, base_channels=64,
-                 num_classes=None):
+                 num_classes=None, hidden=0):
         super().__init__()
         s, k = start_size(image_size)
         self.image_shape = (int(channels), image_size, image_size)
@@ -88,8 +99,12 @@ class Generator(nn.Module):
         if num_classes is not None:
             self.label_embedding = nn.Embedding(num_classes, num_classes)
             inputs += num_classes
-        layers = [nn.Dense(inputs, width * s * s, bias=False), nn.Unflatten(1, (width, s, s)),
-                  nn.BatchNorm2d(width), nn.ReLU()]
+        layers = []
+        if hidden:
+            layers += [nn.Dense(inputs, hidden, bias=False), nn.BatchNorm1d(hidden), nn.ReLU()]
+            inputs = hidden
+        layers += [nn.Dense(inputs, width * s * s, bias=False), nn.Unflatten(1, (width, s, s)),
+                   nn.BatchNorm2d(width), nn.ReLU()]
         for _ in range(k - 1):
             layers += [nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False),
                        nn.BatchNorm2d(width // 2), nn.ReLU()]
@@ -118,10 +133,19 @@ class Discriminator(nn.Module):
     ``nn.SpectralNorm`` (weight W / sigma(W)) and drops D's batch norm, as the SN-GAN's
     "standard CNN" does: each layer is then 1-Lipschitz, so D cannot turn so steep that the
     gradient it hands G explodes or vanishes.
+
+    ``codes=K`` > 0 is InfoGAN's discriminator (Chen et al. 2016): beside D(x) it has a second
+    head Q(c|x), logits over K values of a categorical code c, on the same features phi(x)
+    (``judge_and_decode``). G(z, c) draws c at random, and both players are also trained to make
+    c recoverable from G(z, c): no label is used, yet G learns to give each value of c one kind
+    of image (see ``tinygan.gan.step``).
+
+    ``hidden=H`` > 0 adds a hidden Dense layer of H units (batch norm, LeakyReLU) between the
+    flattened feature maps and the output, as InfoGAN's MNIST discriminator does (H = 1024).
     """
 
     def __init__(self, image_size=28, channels=1, base_channels=64, num_classes=None, pack=1,
-                 spectral_norm=False):
+                 spectral_norm=False, codes=0, hidden=0):
         super().__init__()
         s, k = start_size(image_size)
         self.image_shape = (int(channels), image_size, image_size)
@@ -144,8 +168,26 @@ class Discriminator(nn.Module):
                 layers += [nn.Conv2d(width, width * 2, 4, 2, 1, bias=False),
                            nn.BatchNorm2d(width * 2), nn.LeakyReLU(0.2)]
             width *= 2
-        layers += [nn.Flatten(), lipschitz(nn.Dense(width * s * s, 1))]
+        layers += [nn.Flatten()]
+        features = width * s * s
+        if hidden:
+            if spectral_norm:
+                layers += [lipschitz(nn.Dense(features, hidden)), nn.LeakyReLU(0.2)]
+            else:
+                layers += [nn.Dense(features, hidden, bias=False), nn.BatchNorm1d(hidden),
+                           nn.LeakyReLU(0.2)]
+            features = hidden
+        layers += [lipschitz(nn.Dense(features, 1))]
         self.net = nn.Sequential(*layers)
+        if isinstance(codes, bool) or not isinstance(codes, int) or codes < 0:
+            raise ValueError(f"Discriminator: codes must be an int >= 0, got {codes!r}")
+        if codes and (pack > 1 or num_classes is not None):
+            raise ValueError("Discriminator: codes (InfoGAN) work with pack = 1 and no "
+                             f"num_classes, got pack = {pack}, num_classes = {num_classes}")
+        self.codes = codes
+        if codes:  # Q(c|x): phi(x) -> 128 -> K logits (InfoGAN's Q: one hidden layer)
+            self.code_head = nn.Sequential(nn.Dense(features, 128), nn.LeakyReLU(0.2),
+                                           nn.Dense(128, codes))
         dcgan_init_(self)
 
     def forward(self, x, y=None):
@@ -161,6 +203,22 @@ class Discriminator(nn.Module):
             n, c, h, w = x.shape
             x = x.reshape(n // self.pack, self.pack * c, h, w)
         return self.net(x).reshape(-1)
+
+    def judge_and_decode(self, x):
+        """InfoGAN (``codes=K``): (D's logits (N,), Q's code logits (N, K)) for images x, both
+        from one pass through the shared layers: phi(x) = net[:-1](x), D = net[-1](phi(x)),
+        Q = code_head(phi(x))."""
+        if not self.codes:
+            raise ValueError("Discriminator.judge_and_decode: this D has no code head; build it "
+                             "with codes=K (InfoGAN)")
+        x = as_tensor(x)
+        if tuple(x.shape[1:]) != self.image_shape or x.ndim != 4:
+            raise ValueError(f"Discriminator: x must have shape (N, *{self.image_shape}), got "
+                             f"{tuple(x.shape)}")
+        features = x
+        for layer in list(self.net)[:-1]:  # phi(x): every layer but the last Dense
+            features = layer(features)
+        return self.net[-1](features).reshape(-1), self.code_head(features)
 
 
 def _with_label(model, input, y, name):
@@ -189,10 +247,14 @@ def _with_label(model, input, y, name):
 
 
 def dcgan(image_size=28, channels=1, latent_dim=100, base_channels=64, num_classes=None,
-          pack=1, spectral_norm=False):
+          pack=1, spectral_norm=False, codes=0, hidden=0):
     """(G, D): a DCGAN generator and discriminator for ``image_size`` x ``image_size`` images of
     ``channels`` channels, initialised N(0, 0.02); conditional on K classes with
     ``num_classes=K``; D judging ``pack`` images at once (PacGAN) with ``pack`` > 1; D
-    spectrally normalised without batch norm with ``spectral_norm=True``."""
-    return (Generator(image_size, channels, latent_dim, base_channels, num_classes),
-            Discriminator(image_size, channels, base_channels, num_classes, pack, spectral_norm))
+    spectrally normalised without batch norm with ``spectral_norm=True``; InfoGAN with
+    ``codes=K``: G(z, c) with a categorical code c of K values and D with its Q head; a hidden
+    Dense layer of ``hidden`` units in each player with ``hidden`` > 0 (InfoGAN's 1024)."""
+    G = Generator(image_size, channels, latent_dim, base_channels, num_classes or codes or None,
+                  hidden)
+    return G, Discriminator(image_size, channels, base_channels, num_classes, pack, spectral_norm,
+                            codes, hidden)
