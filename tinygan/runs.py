@@ -35,8 +35,8 @@ import numpy as np
 
 from . import model_runs, plot
 from .creation import randn
-from .engine import Tensor
 from .datasets import DOMAIN_PAIRS, BatchIterator, fashion_mnist, mnist, toy
+from .engine import Tensor
 from .gan import (
     DEFAULT_D_STEPS,
     DEFAULT_LR,
