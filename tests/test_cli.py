@@ -4,6 +4,7 @@ and a bad argument is one line with exit code 2."""
 import json
 import os
 import shutil
+from dataclasses import asdict
 
 import numpy as np
 import pytest
@@ -192,3 +193,23 @@ def test_conditional_image_run_samples_the_chosen_class(tmp_path, capsys):
 def test_image_only_settings_are_refused_for_toy_data(capsys):
     assert main(["train", "--data", "ring8", "--conditional", "true", "--out", "x"]) == 2
     assert "mnist or fashion-mnist for conditional" in capsys.readouterr().err
+
+
+def test_image_recipe_defaults_and_runs_stored_before_them():
+    plain = runs.TrainConfig(data="mnist").validate().resolved()
+    assert (plain.codes, plain.dense) == (runs.IMAGE_CODES, runs.IMAGE_DENSE) == (10, 1024)
+    conditional = runs.TrainConfig(data="mnist", conditional=True).validate().resolved()
+    packed = runs.TrainConfig(data="mnist", pack=2).validate().resolved()
+    assert (conditional.codes, packed.codes, conditional.dense) == (0, 0, 1024)
+    toy = runs.TrainConfig().validate().resolved()
+    assert (toy.codes, toy.dense, toy.spectral_norm) == (0, 0, False)
+    assert plain.validate().resolved() == plain  # a stored configuration resolves to itself
+    stored = asdict(plain)
+    for name in runs.LEGACY_SETTINGS:  # a config.json written before these settings existed
+        del stored[name]
+    old = runs.TrainConfig.from_stored(stored).validate().resolved()
+    assert (old.codes, old.dense, old.spectral_norm) == (0, 0, False)  # what that run had
+    with pytest.raises(ValueError, match=r"codes: expected 0 with pack > 1 or conditional"):
+        runs.TrainConfig(data="mnist", codes=10, pack=2).validate()
+    with pytest.raises(ValueError, match="mnist or fashion-mnist for spectral_norm, codes"):
+        runs.TrainConfig(data="ring8", dense=16).validate()
