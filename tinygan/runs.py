@@ -69,8 +69,8 @@ IMAGE_CLASSES = 10
 # The image recipe's two additions to the common MNIST DCGAN, chosen with benchmarks/eval_dcgan.py
 # (5 epochs, MNIST, IS of 10,000 samples; real test set 9.72; see the README): a hidden Dense
 # layer of IMAGE_DENSE units in G and in D, and (unconditional runs) InfoGAN's categorical code
-# of IMAGE_CODES values. Neither: IS 6.55-6.97; the code alone (10 or 20 values): 6.97, 7.40;
-# the Dense layer alone: 8.45 after 3 epochs; both: 9.62, every class 9.3-10.8% of the samples.
+# of IMAGE_CODES values. Neither (with PacGAN 2): IS 6.55; the code alone (10 or 20 values):
+# 6.97, 7.40; the Dense layer alone: 8.62; both: 9.62, every class 9.3-10.8% of the samples.
 IMAGE_DENSE = 1024
 IMAGE_CODES = 10
 # Settings added after the first image runs, with the values those runs had: a config.json or

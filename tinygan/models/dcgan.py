@@ -6,7 +6,9 @@ The architecture guidelines of the paper, each followed here:
   generator up-samples with transposed convolutions (ConvTranspose2d, stride 2);
 - batch norm in both players, except at the generator's output and the discriminator's input;
 - no hidden fully connected layers: G's first layer projects z to a small stack of feature maps
-  (a Dense layer, reshaped), D's last layer maps the flattened feature maps to one number;
+  (a Dense layer, reshaped), D's last layer maps the flattened feature maps to one number
+  (``hidden=H`` breaks this guideline on purpose: see Generator; ``tinygan train``'s MNIST recipe
+  does, because with a net this small it measurably pays: runs.IMAGE_DENSE);
 - ReLU in the generator with tanh at its output (images in [-1, 1]); LeakyReLU with slope 0.2 in
   the discriminator;
 - weights initialised N(0, 0.02^2) (``dcgan_init_``); trained with Adam, lr 2e-4, beta1 = 0.5.
