@@ -359,15 +359,14 @@ def sample(checkpoint, n, seed=0, label=None):
     for a file that is not such a checkpoint."""
     if is_models_checkpoint(checkpoint):
         return _sample_other_model(checkpoint, n, seed, label)
-    config = load_config(checkpoint)
+    manual_seed(seed)  # before building G: its initialisation draws from the same generator
+    G, config = load_generator(checkpoint)
     kinds = image_kinds(config)
     if label is not None and not kinds:
         raise ValueError(f"{checkpoint}: --label needs a conditional model (or InfoGAN's code); "
                          "this one was trained without classes")
     if label is not None and not (_is_int(label) and 0 <= label < kinds):
         raise ValueError(f"--label: expected a class 0..{kinds - 1}, got {label!r}")
-    manual_seed(seed)
-    G, _ = load_generator(checkpoint)
     z = randn(int(n), config.z_dim)
     if not kinds:
         return sample_in_chunks(G, z)
@@ -376,10 +375,10 @@ def sample(checkpoint, n, seed=0, label=None):
     return sample_in_chunks(G, z, labels)
 
 
-def load_config(checkpoint):
-    """The resolved TrainConfig stored in a checkpoint written by ``train`` (ValueError if it
-    has none; CheckpointError for a file that is not a checkpoint)."""
-    stored = load_checkpoint(checkpoint).get("extra", {}).get("config")
+def _stored_config(checkpoint, ckpt):
+    """The resolved TrainConfig stored in ``ckpt``, the loaded contents of the checkpoint file
+    ``checkpoint`` written by ``train`` (ValueError if it has none)."""
+    stored = ckpt.get("extra", {}).get("config")
     if not isinstance(stored, dict):
         raise ValueError(f"{checkpoint}: this checkpoint has no stored configuration; it was "
                          "not written by `tinygan train`")
@@ -389,10 +388,11 @@ def load_config(checkpoint):
 def load_generator(checkpoint):
     """(G, config): the generator saved in a checkpoint of ``train``, rebuilt from its stored
     configuration, with its weights and batch-norm statistics (in eval mode)."""
-    config = load_config(checkpoint)
+    ckpt = load_checkpoint(checkpoint)  # read once: with Adam's moments it can be 160 MB
+    config = _stored_config(checkpoint, ckpt)
     _, G, _, _, _ = build(config, load_data=False)
     try:
-        G.load_state_dict(load_checkpoint(checkpoint)["generator"])
+        G.load_state_dict(ckpt["generator"])
     except RuntimeError as error:
         raise ValueError(f"{checkpoint}: the generator's weights do not fit the stored "
                          f"configuration: {error}") from None
