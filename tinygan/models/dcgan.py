@@ -193,6 +193,21 @@ class Discriminator(nn.Module):
         dcgan_init_(self)
 
     def forward(self, x, y=None):
+        return self.net[-1](self._features(x, y)).reshape(-1)
+
+    def judge_and_decode(self, x):
+        """InfoGAN (``codes=K``): (D's logits (N,), Q's code logits (N, K)) for images x, both
+        from one pass through the shared layers: phi(x) = net[:-1](x), D = net[-1](phi(x)),
+        Q = code_head(phi(x))."""
+        if not self.codes:
+            raise ValueError("Discriminator.judge_and_decode: this D has no code head; build it "
+                             "with codes=K (InfoGAN)")
+        features = self._features(x)
+        return self.net[-1](features).reshape(-1), self.code_head(features)
+
+    def _features(self, x, y=None):
+        """phi(x): every layer of ``net`` but the last Dense, after the checks, the label
+        channel (conditional) and the packing (PacGAN)."""
         x = as_tensor(x)
         if tuple(x.shape[1:]) != self.image_shape or x.ndim != 4:
             raise ValueError(f"Discriminator: x must have shape (N, *{self.image_shape}), got "
@@ -204,23 +219,9 @@ class Discriminator(nn.Module):
         if self.pack > 1:  # images i*pack .. i*pack + pack - 1 side by side as channels
             n, c, h, w = x.shape
             x = x.reshape(n // self.pack, self.pack * c, h, w)
-        return self.net(x).reshape(-1)
-
-    def judge_and_decode(self, x):
-        """InfoGAN (``codes=K``): (D's logits (N,), Q's code logits (N, K)) for images x, both
-        from one pass through the shared layers: phi(x) = net[:-1](x), D = net[-1](phi(x)),
-        Q = code_head(phi(x))."""
-        if not self.codes:
-            raise ValueError("Discriminator.judge_and_decode: this D has no code head; build it "
-                             "with codes=K (InfoGAN)")
-        x = as_tensor(x)
-        if tuple(x.shape[1:]) != self.image_shape or x.ndim != 4:
-            raise ValueError(f"Discriminator: x must have shape (N, *{self.image_shape}), got "
-                             f"{tuple(x.shape)}")
-        features = x
-        for layer in list(self.net)[:-1]:  # phi(x): every layer but the last Dense
-            features = layer(features)
-        return self.net[-1](features).reshape(-1), self.code_head(features)
+        for layer in list(self.net)[:-1]:
+            x = layer(x)
+        return x
 
 
 def _with_label(model, input, y, name):
