@@ -127,13 +127,10 @@ def d_step(D, opt_D, real, fake, loss="nonsaturating", codes=None):
     # step that forgot zero_grad() would follow it. Here the counterfeiter stands still.
     fake = fake.detach()
     real_out = _judge(D, x, y)  # l(x): D's logit (or critic score) on real data
-    if codes is None:
-        fake_out = _judge(D, fake, y)  # l(G(z)); the labels say "real" = 1, "fake" = 0
-    else:
-        fake_out, code_logits = D.judge_and_decode(fake)  # and Q(c | G(z, c)), one pass
+    fake_out, info_loss = _judge_fakes(D, fake, y, codes)  # l(G(z)); "real" = 1, "fake" = 0
     d_loss = discriminator_loss(real_out, fake_out, loss)  # -log D(x) - log(1 - D(G(z)))
-    if codes is not None:  # Q learns to read c from a fake
-        d_loss = d_loss + INFO_WEIGHT * cross_entropy(code_logits, codes)
+    if info_loss is not None:  # InfoGAN: Q learns to read c from a fake
+        d_loss = d_loss + info_loss
     penalty = 0.0
     if loss == "wgan-gp":
         gp = gradient_penalty(D, x, fake, labels=y, weight=WGAN_GP_WEIGHT)
@@ -162,14 +159,10 @@ def g_step(D, opt_G, fake, labels=None, loss="nonsaturating", codes=None):
     Step 1 were computed with D's old weights, and G must beat the cop it will face next, not
     the one before his lesson. Returns a dict with g_loss, d_fake_after, g_grad_norm and info.
     """
-    if codes is None:
-        fake_out = _judge(D, fake, labels)  # D(G(z)) with D's updated weights
-    else:
-        fake_out, code_logits = D.judge_and_decode(fake)  # and Q(c | G(z, c))
+    fake_out, info_loss = _judge_fakes(D, fake, labels, codes)  # with D's updated weights
     g_loss = generator_loss(fake_out, loss)  # -log D(G(z)) by default
     info = 0.0
-    if codes is not None:  # G learns to write c so that Q can read it
-        info_loss = INFO_WEIGHT * cross_entropy(code_logits, codes)
+    if info_loss is not None:  # InfoGAN: G learns to write c so that Q can read it
         info = info_loss.item()
         g_loss = g_loss + info_loss
     opt_G.zero_grad()
@@ -219,6 +212,15 @@ def _generate(G, z, y):
 
 def _judge(D, x, y):
     return D(x) if y is None else D(x, y)
+
+
+def _judge_fakes(D, fake, labels, codes):
+    """(D's output on the fakes, InfoGAN's lambda L_I = lambda E[-log Q(c | G(z, c))] or None
+    without a code); with a code both come from one pass through D's shared layers."""
+    if codes is None:
+        return _judge(D, fake, labels), None
+    fake_out, code_logits = D.judge_and_decode(fake)
+    return fake_out, INFO_WEIGHT * cross_entropy(code_logits, codes)
 
 
 def _params(optimizer):
