@@ -7,6 +7,8 @@ One iteration, batch 64, Adam (lr 2e-4, beta1 0.5) for each player:
     fake = G(z)
     D step:  loss_D = BCE(D(x), 1) + BCE(D(fake.detach()), 0)      (binary cross-entropy on logits)
     G step:  loss_G = BCE(D(fake), 1)                               (the non-saturating loss)
+             with D's weights frozen, as tinygan.gan.g_step does: D's weight gradients are
+             not computed (torch: D.requires_grad_(False) around the G step, the same work)
 
 Before timing, both libraries run the same iterations from the same weights on the same batches
 and noise, and their losses must agree (checked, printed).
@@ -90,9 +92,10 @@ def tinygan_setup():
         opt_d.zero_grad()
         loss_d.backward()
         opt_d.step()
-        loss_g = F.binary_cross_entropy_with_logits(D(fake), ones)
-        opt_g.zero_grad()
-        loss_g.backward()
+        with nn.frozen(D):
+            loss_g = F.binary_cross_entropy_with_logits(D(fake), ones)
+            opt_g.zero_grad()
+            loss_g.backward()
         opt_g.step()
         return loss_d.item(), loss_g.item()
 
@@ -112,9 +115,11 @@ def torch_setup(G, D):
         opt_d.zero_grad()
         loss_d.backward()
         opt_d.step()
+        D_t.requires_grad_(False)
         loss_g = bce(D_t(fake), ones)
         opt_g.zero_grad()
         loss_g.backward()
+        D_t.requires_grad_(True)
         opt_g.step()
         return loss_d.item(), loss_g.item()
 

@@ -163,10 +163,26 @@ def test_d_step_moves_only_d_and_g_step_moves_only_g():
     assert _changed(d_before, D) == set(d_before)
     assert all(p.grad is None for p in G.parameters())  # fake.detach(): no gradient reached G
     d_after = _snapshot(D)
+    d_grads = [p.grad.copy() for p in D.parameters()]
     gan.g_step(D, opt_G, fake)
     assert _changed(d_after, D) == set()
     assert _changed(g_before, G) == set(g_before)
     assert real.grad is None  # the real batch is data
+    # D was frozen in Step 2: no gradient of G's loss reached D's weights, and they learn again
+    for p, before in zip(D.parameters(), d_grads, strict=True):
+        np.testing.assert_array_equal(p.grad, before)
+        assert p.requires_grad
+
+
+def test_frozen_unfreezes_after_an_error_and_keeps_frozen_weights_frozen():
+    G, D = _players()
+    frozen = next(iter(D.parameters()))
+    frozen.requires_grad = False  # a user's own choice: it must survive Step 2
+    with pytest.raises(ValueError):
+        gan.g_step(D, tinygan.optim.SGD(G.parameters(), lr=1e-3), G(tinygan.randn(8, 2)),
+                   loss="no such loss")
+    assert [p.requires_grad for p in D.parameters()] == [
+        p is not frozen for p in D.parameters()]
 
 
 def test_g_step_recomputes_d_of_g_of_z_with_the_updated_d():

@@ -129,6 +129,33 @@ def test_larger_than_every_block(dtype, transpose_a, transpose_b):
     assert_matches_twin(a, b, transpose_a, transpose_b)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m", [17, "NR"])
+@pytest.mark.parametrize("k", [KC + 3, 8 * KC + 5])  # one slice; split along k (SPLIT_DEPTH)
+@pytest.mark.parametrize("view", ["contiguous", "stepped", "reversed"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_short_c_times_transposed_b(dtype, m, k, view, threads):
+    """x @ W^T with at most NR rows (a Dense layer's forward pass on a batch) is computed as
+    (W @ x^T)^T, W's rows read in place by the micro-kernel: several row blocks of W, a last
+    sliver of fewer than MR rows, a long k, W as a strided or reversed view, both dtypes, a
+    batch of such products, one or two threads."""
+    rng = np.random.default_rng(7)
+    if m == "NR":
+        m = INFO["micro_kernel_float32" if dtype == np.float32 else "micro_kernel_float64"][1]
+    n = MC + MR + 1
+    x = random_operand(rng, (m, k), dtype, "contiguous")
+    w = random_operand(rng, (n, k), dtype, view)
+    batch = random_operand(rng, (2, m, k), dtype, view)
+    previous = compiled.get_num_threads()
+    try:
+        compiled.set_num_threads(threads)
+        assert_matches_twin(x, w, transpose_b=True)
+        assert_matches_twin(batch, w, transpose_b=True)
+        assert_matches_twin(w, x, transpose_b=True)  # C^T = W @ x^T itself: W read in place
+    finally:
+        compiled.set_num_threads(previous)
+
+
 def test_wider_than_one_column_panel():
     """n > NC: the outermost loop runs more than once."""
     rng = np.random.default_rng(1)

@@ -73,6 +73,12 @@ cdef extern from "gemm_microkernel.h" nogil:
     void microkernel_f64 "tinygan_microkernel_f64"(
         Py_ssize_t kc, const double *a_sliver, const double *b_sliver, double *c_tile,
         Py_ssize_t ldc, int rows, int cols, int accumulate)
+    void microkernel_rows_f32 "tinygan_microkernel_rows_f32"(
+        Py_ssize_t kc, const float *a, Py_ssize_t lda, const float *b_sliver, float *c_tile,
+        Py_ssize_t ldc, int cols, int accumulate)
+    void microkernel_rows_f64 "tinygan_microkernel_rows_f64"(
+        Py_ssize_t kc, const double *a, Py_ssize_t lda, const double *b_sliver, double *c_tile,
+        Py_ssize_t ldc, int cols, int accumulate)
     float dot_f32 "tinygan_dot_f32"(const float *x, const float *y, Py_ssize_t length)
     double dot_f64 "tinygan_dot_f64"(const double *x, const double *y, Py_ssize_t length)
     void thin_f32 "tinygan_thin_f32"(
@@ -224,6 +230,16 @@ cdef inline void microkernel(Py_ssize_t kc, const real *a_sliver, const real *b_
         microkernel_f64(kc, a_sliver, b_sliver, c_tile, ldc, rows, cols, accumulate)
 
 
+cdef inline void microkernel_rows(Py_ssize_t kc, const real *a, Py_ssize_t lda,
+                                  const real *b_sliver, real *c_tile, Py_ssize_t ldc, int cols,
+                                  int accumulate) noexcept nogil:
+    """The micro-kernel on MR whole rows of a row-major A, read in place (row stride lda)."""
+    if real is float:
+        microkernel_rows_f32(kc, a, lda, b_sliver, c_tile, ldc, cols, accumulate)
+    else:
+        microkernel_rows_f64(kc, a, lda, b_sliver, c_tile, ldc, cols, accumulate)
+
+
 # ---------------------------------------------------------------------------------------------
 # Step 2: packing. Copy a block of op(A) or op(B), read through any strides, into the order in
 # which the micro-kernel will read it, padding the last sliver with zeros.
@@ -317,6 +333,29 @@ cdef void macro_kernel(const real *a_pack, const real *b_pack, real *c, Py_ssize
                         <int>min(MR, mc - i), <int>min(nr, nc - j), accumulate)
 
 
+cdef void macro_kernel_in_place(const real *a, Matrix op_a, const real *b_pack, real *c,
+                                Py_ssize_t ldc, Py_ssize_t mc, Py_ssize_t nc, Py_ssize_t kc,
+                                int accumulate, real *a_pack) noexcept nogil:
+    """macro_kernel for a C of at most NR columns, with A's rows contiguous (op_a.col_stride
+    == 1), from `a` = op(A)[ic, pc]: the A slivers are read in place, not packed.
+
+    Packing A pays for itself by reuse: each packed sliver is read once per B sliver. With one
+    B sliver there is no reuse, and the copy is pure cost (one more pass over A, which in
+    this case is the big operand: C^T = W @ x^T of a Dense layer on a batch of <= NR, Step 7).
+    Only a last sliver of fewer than MR rows is packed, with its zero padding.
+    """
+    cdef Py_ssize_t a_sliver, i, rows
+    for a_sliver in range(ceil_div(mc, MR)):
+        i = a_sliver * MR
+        rows = min(MR, mc - i)
+        if rows == MR:
+            microkernel_rows(kc, a + i * op_a.row_stride, op_a.row_stride, b_pack, c + i * ldc,
+                             ldc, <int>nc, accumulate)
+        else:
+            pack_a_sliver(a + i * op_a.row_stride, op_a, rows, kc, a_pack)
+            microkernel(kc, a_pack, b_pack, c + i * ldc, ldc, <int>rows, <int>nc, accumulate)
+
+
 # ---------------------------------------------------------------------------------------------
 # Step 4: loops 5, 4 and 3 for one product, on one thread or split across threads.
 
@@ -327,6 +366,7 @@ cdef void gemm_one_thread(const real *a, Matrix op_a, const real *b, Matrix op_b
     """C = op(A) @ op(B) on the calling thread; C is m x n, row-major with row stride ldc."""
     cdef Py_ssize_t column_panel, depth_slice, row_block, jc, pc, ic, nc, kc, mc
     cdef Py_ssize_t MC = block_rows(a), NC = block_cols(a)
+    cdef bint in_place = n <= tile_cols(a) and op_a.col_stride == 1  # macro_kernel_in_place
     for column_panel in range(ceil_div(n, NC)):
         jc = column_panel * NC
         nc = min(NC, n - jc)
@@ -337,9 +377,13 @@ cdef void gemm_one_thread(const real *a, Matrix op_a, const real *b, Matrix op_b
             for row_block in range(ceil_div(m, MC)):
                 ic = row_block * MC
                 mc = min(MC, m - ic)
+                # The first KC slice writes C; later slices add to it (so C needs no zeroing).
+                if in_place:
+                    macro_kernel_in_place(a + ic * op_a.row_stride + pc, op_a, b_pack,
+                                          c + ic * ldc + jc, ldc, mc, nc, kc, pc > 0, a_pack)
+                    continue
                 pack_a_block(a + ic * op_a.row_stride + pc * op_a.col_stride, op_a, mc, kc,
                              a_pack)
-                # The first KC slice writes C; later slices add to it (so C needs no zeroing).
                 macro_kernel(a_pack, b_pack, c + ic * ldc + jc, ldc, mc, nc, kc, pc > 0)
 
 
@@ -701,6 +745,19 @@ def gemm(a, b, transpose_a=False, transpose_b=False):
             path = THIN_NARROW
         else:
             path = THIN_SHORT_PACKED
+
+    # A short C times a transposed B, as in a Dense layer's forward pass on a batch: x (m x k)
+    # @ W^T with W (n x k) row-major and m <= NR (a batch of up to 64 float32). Packing op(B) =
+    # W^T would be a transposing copy of the big operand, element by element (pack_b_sliver),
+    # for only m / MR micro-kernel calls per packed sliver. Computed as C^T = W @ x^T instead,
+    # W is the A operand with contiguous rows and C^T has at most NR columns, so W is read
+    # in place and never copied (macro_kernel_in_place); only x^T is packed, and the C^T of m x
+    # n values is transposed back. Measured on the MNIST DCGAN's Dense layers (batch 64, 6272
+    # <-> 1024 units; benchmarks/bench_gemm.py --dense): see the README's speed section.
+    if (path == BLOCKED and rows <= nr and cols > rows and op_b.row_stride == 1
+            and op_b.col_stride != 1):
+        c_t = gemm(b, a, not transpose_b, not transpose_a)
+        return np.ascontiguousarray(c_t.swapaxes(-1, -2))
 
     # A long k on the blocked path: C accumulates one KC slice after the other, so each entry
     # of C is a sum of k / KC slice sums added in sequence, and its rounding error grows with

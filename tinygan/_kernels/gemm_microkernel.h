@@ -102,23 +102,29 @@ static inline void tinygan_aligned_free(void *aligned)
 /* ---------------------------------------------------------------------------------------------
  * 4. The micro-kernels, one per dtype.
  *
- *    c_tile += (or =) a_sliver @ b_sliver, where
- *      a_sliver: kc steps of MR values  (a_sliver[p*MR + r] = A[r, p]), 64-byte aligned
+ *    c_tile += (or =) A @ b_sliver, where
+ *      A:        MR rows, kc steps: A[r, p] = a[r * a_rs + p * a_cs]. Packed (tinygan_microkernel_*):
+ *                the MR x kc sliver of gemm.pyx's packing, a_rs = 1, a_cs = MR, 64-byte aligned.
+ *                In place (tinygan_microkernel_rows_*): MR rows of a row-major matrix, a_rs =
+ *                its row stride, a_cs = 1 (see gemm.pyx, Step 3, for when that pays).
  *      b_sliver: kc steps of NR values  (b_sliver[p*NR + j] = B[p, j]), 64-byte aligned
  *      c_tile:   row-major with row stride ldc (C's own memory: no alignment promised)
  *      rows <= MR, cols <= NR: how much of the tile lies inside C. Edge tiles were padded
  *      with zeros when packing, so the arithmetic is always a full MR x NR tile; only the
- *      store has to stay within C.
+ *      store has to stay within C. (In place, A must have all MR rows.)
  *      accumulate: 0 for the first kc block (C = AB: C is not read), 1 afterwards (C += AB).
+ *
+ *    One body per dtype (tinygan_tile_*), always inlined: with the packed strides, which are
+ *    constants, it compiles to exactly the kernel it would be if written for them alone.
  */
 #if defined(__GNUC__)
 
 typedef float vf32 __attribute__((vector_size(TINYGAN_SIMD_BYTES)));
 typedef double vf64 __attribute__((vector_size(TINYGAN_SIMD_BYTES)));
 
-static inline void tinygan_microkernel_f32(ptrdiff_t kc, const float *a_sliver,
-                                           const float *b_sliver, float *c_tile, ptrdiff_t ldc,
-                                           int rows, int cols, int accumulate)
+static inline __attribute__((always_inline)) void tinygan_tile_f32(
+    ptrdiff_t kc, const float *a, ptrdiff_t a_rs, ptrdiff_t a_cs, const float *b_sliver,
+    float *c_tile, ptrdiff_t ldc, int rows, int cols, int accumulate)
 {
     enum { MR = TINYGAN_MR, NV = TINYGAN_NR_VECTORS, VLEN = TINYGAN_VLEN_F32 };
     /* The accumulators: MR x NV vector registers. gcc keeps this small array entirely in
@@ -140,14 +146,13 @@ static inline void tinygan_microkernel_f32(ptrdiff_t kc, const float *a_sliver,
         for (int v = 0; v < NV; v++) {
             b[v] = b_row[v];
         }
-        const float *a_col = a_sliver + p * MR;
 #pragma GCC unroll 8
         for (int r = 0; r < MR; r++) {
             /* scalar * vector: the scalar is broadcast to every lane. Written this way (not
              * as `(vf32){0} + a`, which C must compute as an addition: -0.0 + 0 is +0.0) the
              * compiler reads A[r, p] straight from memory into the FMA ({1to16} broadcast
              * operand): no separate add and shuffle instructions competing with the FMAs. */
-            const float a_value = a_col[r];
+            const float a_value = a[r * a_rs + p * a_cs];
 #pragma GCC unroll 8
             for (int v = 0; v < NV; v++) {
                 acc[r][v] += a_value * b[v]; /* one FMA instruction */
@@ -187,10 +192,10 @@ static inline void tinygan_microkernel_f32(ptrdiff_t kc, const float *a_sliver,
     }
 }
 
-/* The same kernel for float64: identical code with `double` and vf64 (half as many lanes). */
-static inline void tinygan_microkernel_f64(ptrdiff_t kc, const double *a_sliver,
-                                           const double *b_sliver, double *c_tile,
-                                           ptrdiff_t ldc, int rows, int cols, int accumulate)
+/* The same tile for float64: identical code with `double` and vf64 (half as many lanes). */
+static inline __attribute__((always_inline)) void tinygan_tile_f64(
+    ptrdiff_t kc, const double *a, ptrdiff_t a_rs, ptrdiff_t a_cs, const double *b_sliver,
+    double *c_tile, ptrdiff_t ldc, int rows, int cols, int accumulate)
 {
     enum { MR = TINYGAN_MR, NV = TINYGAN_NR_VECTORS, VLEN = TINYGAN_VLEN_F64 };
     vf64 acc[MR][NV];
@@ -209,10 +214,9 @@ static inline void tinygan_microkernel_f64(ptrdiff_t kc, const double *a_sliver,
         for (int v = 0; v < NV; v++) {
             b[v] = b_row[v];
         }
-        const double *a_col = a_sliver + p * MR;
 #pragma GCC unroll 8
         for (int r = 0; r < MR; r++) {
-            const double a_value = a_col[r];
+            const double a_value = a[r * a_rs + p * a_cs];
 #pragma GCC unroll 8
             for (int v = 0; v < NV; v++) {
                 acc[r][v] += a_value * b[v];
@@ -249,15 +253,16 @@ static inline void tinygan_microkernel_f64(ptrdiff_t kc, const double *a_sliver,
 
 #else /* not GCC or clang: the same tile, as plain scalar C */
 
-#define TINYGAN_DEFINE_SCALAR_MICROKERNEL(NAME, REAL, NR)                                     \
-    static void NAME(ptrdiff_t kc, const REAL *a_sliver, const REAL *b_sliver, REAL *c_tile,  \
-                     ptrdiff_t ldc, int rows, int cols, int accumulate)                       \
+#define TINYGAN_DEFINE_SCALAR_TILE(NAME, REAL, NR)                                            \
+    static void NAME(ptrdiff_t kc, const REAL *a, ptrdiff_t a_rs, ptrdiff_t a_cs,             \
+                     const REAL *b_sliver, REAL *c_tile, ptrdiff_t ldc, int rows, int cols,   \
+                     int accumulate)                                                          \
     {                                                                                         \
         REAL acc[TINYGAN_MR][NR] = {{0}};                                                     \
         for (ptrdiff_t p = 0; p < kc; p++) {                                                  \
             for (int r = 0; r < TINYGAN_MR; r++) {                                            \
                 for (int j = 0; j < NR; j++) {                                                \
-                    acc[r][j] += a_sliver[p * TINYGAN_MR + r] * b_sliver[p * NR + j];         \
+                    acc[r][j] += a[r * a_rs + p * a_cs] * b_sliver[p * NR + j];               \
                 }                                                                             \
             }                                                                                 \
         }                                                                                     \
@@ -267,10 +272,39 @@ static inline void tinygan_microkernel_f64(ptrdiff_t kc, const double *a_sliver,
             }                                                                                 \
         }                                                                                     \
     }
-TINYGAN_DEFINE_SCALAR_MICROKERNEL(tinygan_microkernel_f32, float, TINYGAN_NR_F32)
-TINYGAN_DEFINE_SCALAR_MICROKERNEL(tinygan_microkernel_f64, double, TINYGAN_NR_F64)
+TINYGAN_DEFINE_SCALAR_TILE(tinygan_tile_f32, float, TINYGAN_NR_F32)
+TINYGAN_DEFINE_SCALAR_TILE(tinygan_tile_f64, double, TINYGAN_NR_F64)
 
 #endif /* __GNUC__ */
+
+/* The two ways of reading A (see above): a packed sliver, or MR rows of A in place. */
+static inline void tinygan_microkernel_f32(ptrdiff_t kc, const float *a_sliver,
+                                           const float *b_sliver, float *c_tile, ptrdiff_t ldc,
+                                           int rows, int cols, int accumulate)
+{
+    tinygan_tile_f32(kc, a_sliver, 1, TINYGAN_MR, b_sliver, c_tile, ldc, rows, cols, accumulate);
+}
+
+static inline void tinygan_microkernel_f64(ptrdiff_t kc, const double *a_sliver,
+                                           const double *b_sliver, double *c_tile,
+                                           ptrdiff_t ldc, int rows, int cols, int accumulate)
+{
+    tinygan_tile_f64(kc, a_sliver, 1, TINYGAN_MR, b_sliver, c_tile, ldc, rows, cols, accumulate);
+}
+
+static inline void tinygan_microkernel_rows_f32(ptrdiff_t kc, const float *a, ptrdiff_t lda,
+                                                const float *b_sliver, float *c_tile,
+                                                ptrdiff_t ldc, int cols, int accumulate)
+{
+    tinygan_tile_f32(kc, a, lda, 1, b_sliver, c_tile, ldc, TINYGAN_MR, cols, accumulate);
+}
+
+static inline void tinygan_microkernel_rows_f64(ptrdiff_t kc, const double *a, ptrdiff_t lda,
+                                                const double *b_sliver, double *c_tile,
+                                                ptrdiff_t ldc, int cols, int accumulate)
+{
+    tinygan_tile_f64(kc, a, lda, 1, b_sliver, c_tile, ldc, TINYGAN_MR, cols, accumulate);
+}
 
 /* ---------------------------------------------------------------------------------------------
  * 5. Dot products, for products too thin for micro-tiles (gemm.pyx's "dot" path, e.g. a layer

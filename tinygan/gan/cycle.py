@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 
 from .. import functional as F_
 from ..engine import Tensor
+from ..nn import frozen
 from .losses import least_squares_discriminator_loss, least_squares_generator_loss
 from .step import _params, grad_norm
 
@@ -81,17 +82,18 @@ def cycle_step(G, F, D_A, D_B, opt_G, opt_D, real_a, real_b, cycle_weight=CYCLE_
 
     # 1. The translators: fool the discriminators and come back to where they started.
     fake_b, fake_a = G(a), F(b)  # G(a) should look like a B, F(b) like an A
-    adversarial = (least_squares_generator_loss(D_B(fake_b))
-                   + least_squares_generator_loss(D_A(fake_a)))
-    cycle = F_.l1_loss(F(fake_b), a) + F_.l1_loss(G(fake_a), b)  # a -> B -> a, b -> A -> b
-    g_loss = adversarial + cycle_weight * cycle
-    identity = 0.0
-    if identity_weight:  # a B given to G (an A given to F) should come out unchanged
-        identity_term = F_.l1_loss(G(b), b) + F_.l1_loss(F(a), a)
-        g_loss = g_loss + identity_weight * identity_term
-        identity = identity_term.item()
-    opt_G.zero_grad()
-    g_loss.backward()  # also fills the D's .grad: their step below starts with zero_grad()
+    with frozen(D_A, D_B):  # the D's do not learn here: no gradient for their weights
+        adversarial = (least_squares_generator_loss(D_B(fake_b))
+                       + least_squares_generator_loss(D_A(fake_a)))
+        cycle = F_.l1_loss(F(fake_b), a) + F_.l1_loss(G(fake_a), b)  # a -> B -> a, b -> A -> b
+        g_loss = adversarial + cycle_weight * cycle
+        identity = 0.0
+        if identity_weight:  # a B given to G (an A given to F) should come out unchanged
+            identity_term = F_.l1_loss(G(b), b) + F_.l1_loss(F(a), a)
+            g_loss = g_loss + identity_weight * identity_term
+            identity = identity_term.item()
+        opt_G.zero_grad()
+        g_loss.backward()
     g_grad_norm = grad_norm(_params(opt_G))
     opt_G.step()
 

@@ -23,7 +23,7 @@ from .embedding import Embedding
 from .flatten import Flatten, Unflatten
 from .instance_norm import InstanceNorm2d
 from .linear import Dense, Linear
-from .module import IncompatibleKeys, Module
+from .module import IncompatibleKeys, Module, frozen
 from .normalization import BatchNorm1d, BatchNorm2d
 from .padding import ReflectionPad2d
 from .parameter import Parameter
@@ -36,5 +36,5 @@ __all__ = [
     "Flatten", "IncompatibleKeys", "InstanceNorm2d", "LeakyReLU", "Linear", "MaxPool2d", "Module",
     "Parameter", "ReLU", "ReflectionPad2d", "ResidualBlock", "Sequential", "Sigmoid",
     "SpectralNorm", "Tanh",
-    "Unflatten", "functional", "init",
+    "Unflatten", "frozen", "functional", "init",
 ]

@@ -26,6 +26,7 @@ written in PyTorch, and back.
 
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -360,6 +361,26 @@ class Module:
     def __dir__(self):
         return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers)
                       | set(self._modules))
+
+
+@contextmanager
+def frozen(*modules):
+    """``with frozen(D): ...``: inside the block the modules' parameters do not require grad,
+    so the ops record no gradient for them and backward() computes none (the gradient still
+    flows *through* the modules to whatever else requires it). Afterwards each parameter gets
+    its own setting back, even after an error; one that was already frozen stays frozen.
+
+    What it is for: the player who does not learn in a step (D in G's step), whose weight
+    gradients would otherwise be computed only to be thrown away.
+    """
+    params = [p for module in modules for p in module.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad = False
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad = True
 
 
 def _loadable(key, value, current):
