@@ -20,9 +20,16 @@ one warm-up iteration and ``--iterations`` timed ones; the medians over rounds a
 "Images/s" counts the batch's 64 real images per iteration (each iteration also makes 64 fakes).
 
 Run:  python benchmarks/bench_dcgan.py [--rounds 5] [--iterations 3] [--threads 1,2]
+
+``--recipe`` times instead what ``tinygan train --data mnist`` runs: ``tinygan.gan.train_step``
+on the default image recipe (``tinygan.runs``: the hidden Dense layers, InfoGAN's code; PyTorch
+has no counterpart here), rounds of ``--iterations`` steps, and prints the median time per step
+and what 5 epochs (4685 steps) of it take. ``--set name=value`` changes a setting, e.g.
+``--set dense=512``.
 """
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -142,13 +149,56 @@ def timed_block(iteration, data):
     return (time.perf_counter() - start) / (len(data) - 1)
 
 
+def recipe_steps(settings, iterations, rounds, thread_counts):
+    """Median seconds per ``train_step`` of the default image recipe, per thread count."""
+    from tinygan import runs
+    from tinygan.gan import train_step
+
+    config = runs.TrainConfig(data="mnist", **settings).validate().resolved()
+    tinygan.manual_seed(0)
+    _, G, D, opt_G, opt_D = runs.build(config, load_data=False)
+    real = [x for x, _ in batches(8)]
+    stream = (real[i % len(real)] for i in range(10**9))
+
+    def noise(n):
+        return tinygan.randn(n, config.z_dim)
+
+    print(f"train_step of the image recipe: dense {config.dense}, codes {config.codes}, "
+          f"batch {config.batch_size}, {sum(p.data.size for p in G.parameters()):,} + "
+          f"{sum(p.data.size for p in D.parameters()):,} parameters (G + D)")
+    for threads in thread_counts:
+        tinygan.kernels.set_num_threads(threads)
+        times = []
+        for _ in range(rounds):
+            time.sleep(SETTLE_SECONDS)
+            train_step(G, D, opt_G, opt_D, stream, noise)  # warm-up
+            start = time.perf_counter()
+            for _ in range(iterations):
+                train_step(G, D, opt_G, opt_D, stream, noise)
+            times.append((time.perf_counter() - start) / iterations)
+        step = float(np.median(times))
+        print(f"{threads} thread(s): {step * 1e3:7.1f} ms/step; 5 epochs of MNIST (4685 steps) "
+              f"{step * 4685 / 60:5.1f} min of training steps", flush=True)
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--iterations", type=int, default=3, help="timed iterations per block")
     parser.add_argument("--threads", default="1,2", help="comma-separated thread counts")
+    parser.add_argument("--recipe", action="store_true",
+                        help="time gan.train_step on `tinygan train --data mnist`'s recipe")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="with --recipe: change a TrainConfig setting, e.g. dense=512")
     args = parser.parse_args(argv)
     thread_counts = [int(t) for t in args.threads.split(",")]
+    if args.recipe:
+        settings = {}
+        for item in args.set:
+            name, _, value = item.partition("=")
+            settings[name] = json.loads(value)  # as eval_dcgan.py's --set: 512, true, "adam"
+        return recipe_steps(settings, args.iterations, args.rounds, thread_counts)
     print(f"DCGAN iteration (D step + G step), batch {BATCH}, MNIST models, float32, "
           f"{tinygan.kernels.active()} kernels"
           + (f", torch {torch.__version__}" if torch else ", torch not installed"))

@@ -423,15 +423,6 @@ cdef void pack_a_windows(const floating *x_pad, const Windows *v, Py_ssize_t r0,
                 sliver[p * MR + i] = 0
 
 
-cdef void pack_a_matrix(const floating *a, Py_ssize_t row_stride, Py_ssize_t col_stride,
-                        Py_ssize_t rows, Py_ssize_t kc, floating *sliver) noexcept nogil:
-    """sliver[p * MR + i] = a[i * row_stride + p * col_stride]; zeros for rows <= i < MR."""
-    cdef Py_ssize_t i, p
-    for p in range(kc):
-        for i in range(MR):
-            sliver[p * MR + i] = a[i * row_stride + p * col_stride] if i < rows else 0
-
-
 cdef void pack_b_grad_rows(const floating *g, const Windows *v, Py_ssize_t o0, Py_ssize_t kc,
                            Py_ssize_t k0, Py_ssize_t cols, floating *sliver) noexcept nogil:
     """sliver[p * NR + j] = g_rows[o0 + p, k0 + j] = g_flat[out_base[k0 + j] + (o0 + p) * L]."""
@@ -485,7 +476,7 @@ cdef void scatter_tile(const floating *tile, const Windows *v, Py_ssize_t r0, Py
             dst[base[j]] += tile[i * nr + j]
 
 
-cdef void implicit_conv(const floating *x, const Windows *v, const floating *weight,
+cdef void implicit_conv(const floating *x, const Windows *v, const floating *weight_pack,
                         Py_ssize_t M, Py_ssize_t K, Py_ssize_t columns, floating *y,
                         Py_ssize_t chunk, Py_ssize_t KC, Py_ssize_t MC, int threads,
                         floating *workspace, Py_ssize_t per_thread) noexcept nogil:
@@ -493,20 +484,23 @@ cdef void implicit_conv(const floating *x, const Windows *v, const floating *wei
     cols packed from x through the tables of v.
 
     The columns are cut into chunks (one task each, one thread's workspace each): for every KC
-    slice of r, the chunk's B panel is packed from x, then every MC block of the weight's rows;
-    the products accumulate in a chunk of C (M x chunk), which is finally copied into y.
+    slice of r, the chunk's B panel is packed from x, then the micro-kernel runs over every MC
+    block of the weight's rows; the products accumulate in a chunk of C (M x chunk), which is
+    finally copied into y. The weight is small and every task reads all of it, so it arrives
+    packed once for all of them (_pack_weight_slivers: slice pc's sliver of rows i.. starts at
+    weight_pack + Mp * pc + i * kc, Mp = M rounded up to MR).
     """
     cdef Py_ssize_t nr = tile_cols(y)
     cdef Py_ssize_t task, k0, cols, slice_, pc, kc, block, ic, mc, s, a, rows, o, j, width
-    cdef floating *a_pack
+    cdef const floating *a_pack
     cdef floating *b_pack
     cdef floating *c_chunk
     cdef floating *src
     cdef Py_ssize_t padded = round_up(chunk, nr)
+    cdef Py_ssize_t Mp = round_up(M, MR)
     for task in prange(ceil_div(columns, chunk), nogil=True, schedule="dynamic",
                        num_threads=threads):
-        a_pack = workspace + threadid() * per_thread
-        b_pack = a_pack + round_up(round_up(MC, MR) * KC, 16)  # 64-byte aligned
+        b_pack = workspace + threadid() * per_thread  # 64-byte aligned
         c_chunk = b_pack + padded * KC
         k0 = task * chunk
         cols = min(chunk, columns - k0)
@@ -519,10 +513,7 @@ cdef void implicit_conv(const floating *x, const Windows *v, const floating *wei
             for block in range(ceil_div(M, MC)):
                 ic = block * MC
                 mc = min(MC, M - ic)
-                for a in range(ceil_div(mc, MR)):
-                    rows = min(MR, mc - a * MR)
-                    pack_a_matrix(weight + (ic + a * MR) * K + pc, K, 1, rows, kc,
-                                  a_pack + a * MR * kc)
+                a_pack = weight_pack + Mp * pc + ic * kc
                 for s in range(ceil_div(cols, nr)):
                     width = min(nr, cols - s * nr)
                     for a in range(ceil_div(mc, MR)):
@@ -848,25 +839,39 @@ def _run_implicit_conv(x_pad, tables, Py_ssize_t out_stride, weight, y):
     chunk = round_up(ceil_div(columns, tasks), nr)
     threads = min(threads, ceil_div(columns, chunk))
     cdef Py_ssize_t kc = min(KC, K)
-    cdef Py_ssize_t per_thread = (round_up(round_up(MC, MR) * kc, 16)
-                                  + round_up(chunk * kc + M * chunk, 16))
+    cdef Py_ssize_t per_thread = round_up(chunk * kc + M * chunk, 16)
     work = _Workspace(per_thread * threads, x_pad.itemsize)
+    packed = _pack_weight_slivers(weight, kc)
+    cdef const float[::1] w32
+    cdef const double[::1] w64
     cdef const float[:, :, :, ::1] x32
     cdef const double[:, :, :, ::1] x64
-    cdef const float[:, ::1] w32
-    cdef const double[:, ::1] w64
     cdef float[:, :, :, ::1] y32
     cdef double[:, :, :, ::1] y64
     if x_pad.dtype == np.float32:
-        x32, w32, y32 = x_pad, weight, y
+        x32, w32, y32 = x_pad, packed, y
         with nogil:
-            implicit_conv(&x32[0, 0, 0, 0], &v, &w32[0, 0], M, K, columns, &y32[0, 0, 0, 0],
+            implicit_conv(&x32[0, 0, 0, 0], &v, &w32[0], M, K, columns, &y32[0, 0, 0, 0],
                           chunk, kc, MC, threads, <float *>work.data, per_thread)
     else:
-        x64, w64, y64 = x_pad, weight, y
+        x64, w64, y64 = x_pad, packed, y
         with nogil:
-            implicit_conv(&x64[0, 0, 0, 0], &v, &w64[0, 0], M, K, columns, &y64[0, 0, 0, 0],
+            implicit_conv(&x64[0, 0, 0, 0], &v, &w64[0], M, K, columns, &y64[0, 0, 0, 0],
                           chunk, kc, MC, threads, <double *>work.data, per_thread)
+
+
+def _pack_weight_slivers(weight, KC):
+    """weight (M, K) as implicit_conv reads it: for each KC slice of its columns, its rows in
+    MR-row slivers, each sliver kc steps of MR values (``[p * MR + r] = weight[i + r, pc + p]``,
+    zero past row M). Slice pc starts at Mp * pc (Mp = M rounded up to MR), its sliver of rows
+    i.. at Mp * pc + i * kc. One NumPy transpose per slice, instead of every task packing it."""
+    M, K = weight.shape
+    Mp = ceil_div(M, MR) * MR
+    padded = np.zeros((Mp, K), dtype=weight.dtype)
+    padded[:M] = weight
+    slices = [padded[:, pc:pc + KC].reshape(Mp // MR, MR, -1).transpose(0, 2, 1).ravel()
+              for pc in range(0, K, KC)]
+    return np.concatenate(slices)
 
 
 # The input gradient of a strided convolution as s_H * s_W small convolutions ("phases"). Write
