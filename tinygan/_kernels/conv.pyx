@@ -340,6 +340,12 @@ cdef extern from "gemm_microkernel.h" nogil:
     void microkernel_f64 "tinygan_microkernel_f64"(
         Py_ssize_t kc, const double *a_sliver, const double *b_sliver, double *c_tile,
         Py_ssize_t ldc, int rows, int cols, int accumulate)
+    void microkernel_indirect_f32 "tinygan_microkernel_indirect_f32"(
+        Py_ssize_t kc, const float **a_rows, const float *b_sliver, float *c_tile,
+        Py_ssize_t ldc, int cols, int accumulate)
+    void microkernel_indirect_f64 "tinygan_microkernel_indirect_f64"(
+        Py_ssize_t kc, const double **a_rows, const double *b_sliver, double *c_tile,
+        Py_ssize_t ldc, int cols, int accumulate)
 
 
 cdef extern from "conv_pack.h" nogil:
@@ -389,6 +395,16 @@ cdef inline void microkernel(Py_ssize_t kc, const floating *a_sliver, const floa
         microkernel_f32(kc, a_sliver, b_sliver, c_tile, ldc, <int>rows, <int>cols, accumulate)
     else:
         microkernel_f64(kc, a_sliver, b_sliver, c_tile, ldc, <int>rows, <int>cols, accumulate)
+
+
+cdef inline void microkernel_indirect(Py_ssize_t kc, const floating **a_rows,
+                                      const floating *b_sliver, floating *c_tile, Py_ssize_t ldc,
+                                      Py_ssize_t cols, bint accumulate) noexcept nogil:
+    """The micro-kernel with A's MR rows anywhere in memory: row r is a_rows[r][0:kc]."""
+    if floating is float:
+        microkernel_indirect_f32(kc, a_rows, b_sliver, c_tile, ldc, <int>cols, accumulate)
+    else:
+        microkernel_indirect_f64(kc, a_rows, b_sliver, c_tile, ldc, <int>cols, accumulate)
 
 
 cdef void pack_b_windows(const floating *x_pad, const Windows *v, Py_ssize_t r0, Py_ssize_t kc,
@@ -680,6 +696,101 @@ cdef void implicit_conv_grad_weight_rows(const floating *x, const Windows *v, co
                                         width, pc > 0)
 
 
+cdef void phase_tiles(const floating *g_cl, Py_ssize_t O, const Py_ssize_t *pos_in,
+                      const Py_ssize_t *pos_out, Py_ssize_t k0, Py_ssize_t k1,
+                      const Py_ssize_t *tap_off, Py_ssize_t taps, const floating *b_pack,
+                      Py_ssize_t C, floating *dx) noexcept nogil:
+    """One phase of the input gradient for the positions k0 <= k < k1 (see phase_conv):
+    MR positions at a time, each output channel sliver of NR, each tap one micro-kernel call."""
+    cdef Py_ssize_t nr = tile_cols(dx)
+    cdef Py_ssize_t slivers = ceil_div(C, nr)
+    cdef Py_ssize_t k, rows, r, s, width, tap, j
+    cdef const floating *a_rows[MR]
+    cdef floating tile[MR * NR_F32]  # MR x NR of either dtype (NR_F64 = NR_F32 / 2)
+    cdef floating *dst
+    k = k0
+    while k < k1:
+        rows = min(MR, k1 - k)
+        for s in range(slivers):
+            width = min(nr, C - s * nr)
+            for tap in range(taps):
+                for r in range(MR):  # rows past the last position repeat it; never stored
+                    a_rows[r] = g_cl + pos_in[k + min(r, rows - 1)] + tap_off[tap]
+                microkernel_indirect(O, a_rows, b_pack + (tap * slivers + s) * O * nr, tile, nr,
+                                     nr, tap > 0)
+            for r in range(rows):  # channels-last: each row of the tile is contiguous in dx
+                dst = dx + pos_out[k + r] + s * nr
+                for j in range(width):
+                    dst[j] = tile[r * nr + j]
+        k += MR
+
+
+cdef void phase_conv(const floating *g_cl, Py_ssize_t O, const Py_ssize_t *pos_in,
+                     const Py_ssize_t *pos_out, Py_ssize_t positions, const Py_ssize_t *tap_off,
+                     Py_ssize_t taps, const floating *b_pack, Py_ssize_t C, floating *dx,
+                     Py_ssize_t per_task, int threads) noexcept nogil:
+    """dx_flat[pos_out[k] + c] = sum_{tap, o} g_cl[pos_in[k] + tap_off[tap] + o] * w_tap[o, c]:
+    one phase, as an *indirect* GEMM with no packing of g at all, into a channels-last dx.
+
+    g_cl is g channels-last with a zero border, (N, Hg, Wg, O): the O values a position needs
+    from one tap are contiguous, so the micro-kernel reads each of its MR rows in place from
+    its own address (a table of row pointers: "indirect" GEMM) instead of gathering them into
+    a packed panel. b_pack holds the phase's taps, per tap per NR-sliver of c, as O x NR
+    slivers. The result's rows are positions and its columns channels, so it is written
+    channels-last, (N, H, W, C), one contiguous row per position; the caller transposes it
+    back once at the end. The tasks are runs of `per_task` positions, a multiple of MR.
+    """
+    cdef Py_ssize_t task, k0
+    for task in prange(ceil_div(positions, per_task), nogil=True, schedule="dynamic",
+                       num_threads=threads):
+        k0 = task * per_task
+        phase_tiles(g_cl, O, pos_in, pos_out, k0, min(k0 + per_task, positions), tap_off, taps,
+                    b_pack, C, dx)
+
+
+def _channels_last_padded(const floating[:, :, :, ::1] g, floating[:, :, :, ::1] g_cl,
+                          Py_ssize_t top, Py_ssize_t left):
+    """g_cl[n, top + h, left + w, o] = g[n, o, h, w]; g_cl arrives zeroed (its border stays 0)."""
+    cdef Py_ssize_t N = g.shape[0], O = g.shape[1], H = g.shape[2], W = g.shape[3]
+    cdef Py_ssize_t nh, n, h, w, o
+    cdef int threads = _gemm_threads()
+    if g_cl.shape[0] != N or g_cl.shape[3] != O or top < 0 or left < 0 or \
+            g_cl.shape[1] < H + top or g_cl.shape[2] < W + left:
+        raise ValueError(f"channels_last_padded: cannot place {tuple(g.shape)[:4]} at "
+                         f"({top}, {left}) in {tuple(g_cl.shape)[:4]}")
+    for nh in prange(N * H, nogil=True, schedule="static", num_threads=threads):
+        n = nh // H
+        h = nh % H
+        for w in range(W):
+            for o in range(O):
+                g_cl[n, top + h, left + w, o] = g[n, o, h, w]
+
+
+def _channels_first(const floating[:, :, :, ::1] x_cl, floating[:, :, :, ::1] x):
+    """x[n, c, h, w] = x_cl[n, h, w, c]."""
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
+    cdef Py_ssize_t nc, n, c, h, w
+    cdef int threads = _gemm_threads()
+    if x_cl.shape[0] != N or x_cl.shape[1] != H or x_cl.shape[2] != W or x_cl.shape[3] != C:
+        raise ValueError(f"channels_first: {tuple(x_cl.shape)[:4]} is not the channels-last "
+                         f"layout of {tuple(x.shape)[:4]}")
+    cdef Py_ssize_t block, first, last, hw, L = H * W
+    cdef const floating *src
+    cdef floating *dst
+    # per image, 16 channels at a time: each read is a cache line of x_cl, and the 16 planes
+    # being written advance together (a plain loop over (n, c) read x_cl with a stride of C)
+    for block in prange(N * ceil_div(C, 16), nogil=True, schedule="static",
+                        num_threads=threads):
+        n = block // ceil_div(C, 16)
+        first = (block % ceil_div(C, 16)) * 16
+        last = min(first + 16, C)
+        src = &x_cl[n, 0, 0, 0]
+        dst = &x[n, 0, 0, 0]
+        for hw in range(L):
+            for c in range(first, last):
+                dst[c * L + hw] = src[hw * C + c]
+
+
 # ---------------------------------------------------------------------------------------------
 # Python side of the implicit GEMM: the address tables, the workspace, the calls.
 
@@ -918,46 +1029,96 @@ def _phase_plan(geometry):
 
 
 @functools.lru_cache(maxsize=256)
-def _phase_tables(geometry, phase, g_padding):
-    """(row_off, col_base, out_base) of one phase: rows (o, t, u), columns (n, a, b)."""
+def _phase_positions(geometry, phase, g_padding):
+    """(pos_in, pos_out, tap_off) of one phase, as intp arrays: position k = (n, a, b) reads
+    g_cl[n, a + e_h + top - t, b + e_w + left - u, :] for tap (t, u), at pos_in[k] +
+    tap_off[(t, u)], and writes dx_cl[n, h0 + sH a, w0 + sW b, :] (channels-last), at
+    pos_out[k] + c."""
     h0, w0, p0, q0, Ha, Wa, e_h, e_w, Tp, Tq = phase
     top, bottom, left, right = g_padding
     N, C, O = geometry.batch, geometry.in_channels, geometry.out_channels
     (H, W), (H_out, W_out) = geometry.in_hw, geometry.out_hw
+    (sH, sW) = geometry.stride
     Hg, Wg = H_out + top + bottom, W_out + left + right
-    o, t, u = np.meshgrid(np.arange(O), np.arange(Tp), np.arange(Tq), indexing="ij")
     n, a, b = np.meshgrid(np.arange(N), np.arange(Ha), np.arange(Wa), indexing="ij")
-    tables = (o * Hg * Wg + (top - t) * Wg + (left - u),
-              n * O * Hg * Wg + (a + e_h) * Wg + (b + e_w),
-              n * C * H * W + (h0 + geometry.stride[0] * a) * W + (w0 + geometry.stride[1] * b))
+    t, u = np.meshgrid(np.arange(Tp), np.arange(Tq), indexing="ij")
+    tables = (((n * Hg + a + e_h + top) * Wg + b + e_w + left) * O,
+              ((n * H + h0 + sH * a) * W + (w0 + sW * b)) * C,
+              -(t * Wg + u) * O)
     tables = tuple(np.ascontiguousarray(x.ravel(), dtype=np.intp) for x in tables)
     for x in tables:
         x.flags.writeable = False
     return tables
 
 
+def _phase_taps(weight, phase, stride, nr):
+    """The phase's taps w[o, c, p0 + sH t, q0 + sW u] as phase_conv reads them: per tap, per
+    NR-sliver of c, an O x NR sliver (c zero-padded to whole slivers)."""
+    h0, w0, p0, q0, Ha, Wa, e_h, e_w, Tp, Tq = phase
+    O, C = weight.shape[:2]
+    slivers = -(-C // nr)
+    taps = weight[:, :, p0::stride[0], q0::stride[1]].transpose(2, 3, 0, 1)  # (Tp, Tq, O, C)
+    padded = np.zeros((Tp * Tq, O, slivers * nr), dtype=weight.dtype)
+    padded[:, :, :C] = taps.reshape(Tp * Tq, O, C)
+    return _aligned(padded.reshape(Tp * Tq, O, slivers, nr).transpose(0, 2, 1, 3))
+
+
+def _aligned(array):
+    """A C-contiguous copy of ``array`` starting on a 64-byte boundary: the micro-kernel reads
+    its B slivers with aligned vector loads (NumPy promises only the item size's alignment)."""
+    itemsize = array.dtype.itemsize
+    buffer = np.empty(array.size + 64 // itemsize, dtype=array.dtype)
+    start = (-buffer.ctypes.data % 64) // itemsize
+    out = buffer[start:start + array.size].reshape(array.shape)
+    out[...] = array
+    return out
+
+
 def _phase_conv2d_grad_input(grad_out, weight, g):
-    """dx as sH*sW stride-1 implicit convolutions of g (above); arguments checked."""
+    """dx as sH*sW stride-1 convolutions of g (above), each an indirect GEMM (phase_conv) over
+    g channels-last; arguments checked."""
     (sH, sW), (H, W) = g.stride, g.in_hw
     g_padding, phases = _phase_plan(g)
     top, bottom, left, right = g_padding
     N, O, H_out, W_out = grad_out.shape
-    if any(g_padding):
-        g_pad = np.zeros((N, O, H_out + top + bottom, W_out + left + right), grad_out.dtype)
-        _pad_planes_at(grad_out, g_pad, top, left)
-    else:
-        g_pad = grad_out
+    g_cl = np.zeros((N, H_out + top + bottom, W_out + left + right, O), grad_out.dtype)
+    _channels_last_padded(grad_out, g_cl, top, left)
     empty = any(Tp * Tq == 0 for *_, Tp, Tq in phases) or len(phases) < sH * sW
-    dx = (np.zeros if empty else np.empty)((N, g.in_channels, H, W), dtype=grad_out.dtype)
+    dx = (np.zeros if empty else np.empty)((N, H, W, g.in_channels), dtype=grad_out.dtype)
+    cdef int threads = _gemm_threads()
+    cdef Py_ssize_t nr = NR_F32 if grad_out.dtype == np.float32 else NR_F64
+    cdef Py_ssize_t positions, per_task, n_taps, C = g.in_channels
+    cdef Py_ssize_t channels_out = O
+    cdef const Py_ssize_t[::1] pos_in, pos_out, tap_off
+    cdef const float[:, :, :, ::1] g32, b32
+    cdef const double[:, :, :, ::1] g64, b64
+    cdef float[:, :, :, ::1] dx32
+    cdef double[:, :, :, ::1] dx64
     for phase in phases:
         h0, w0, p0, q0, Ha, Wa, e_h, e_w, Tp, Tq = phase
         if Tp * Tq == 0 or Ha * Wa == 0:
             continue
-        # the phase's weight: (C_in, O*Tp*Tq), w[o, c, p0 + sH t, q0 + sW u] at [c, (o, t, u)]
-        taps = weight[:, :, p0::sH, q0::sW].transpose(1, 0, 2, 3)
-        taps = np.ascontiguousarray(taps).reshape(g.in_channels, O * Tp * Tq)
-        _run_implicit_conv(g_pad, _phase_tables(g, phase, g_padding), H * W, taps, dx)
-    return dx
+        pos_in, pos_out, tap_off = _phase_positions(g, phase, g_padding)
+        positions = N * Ha * Wa
+        # a whole number of MR-row tiles per task, about 4 tasks per thread (dynamic schedule)
+        per_task = round_up(max(1, ceil_div(positions, 4 * threads)), MR)
+        n_taps = Tp * Tq
+        taps = _phase_taps(weight, phase, g.stride, nr)
+        if grad_out.dtype == np.float32:
+            g32, b32, dx32 = g_cl, taps, dx
+            with nogil:
+                phase_conv(&g32[0, 0, 0, 0], channels_out, &pos_in[0], &pos_out[0], positions,
+                           &tap_off[0], n_taps, &b32[0, 0, 0, 0], C, &dx32[0, 0, 0, 0],
+                           per_task, threads)
+        else:
+            g64, b64, dx64 = g_cl, taps, dx
+            with nogil:
+                phase_conv(&g64[0, 0, 0, 0], channels_out, &pos_in[0], &pos_out[0], positions,
+                           &tap_off[0], n_taps, &b64[0, 0, 0, 0], C, &dx64[0, 0, 0, 0],
+                           per_task, threads)
+    grad_x = np.empty((N, C, H, W), dtype=dx.dtype)
+    _channels_first(dx, grad_x)
+    return grad_x
 
 
 def _pack_transposed_weight(weight, K_rows, M_out):

@@ -123,8 +123,8 @@ typedef float vf32 __attribute__((vector_size(TINYGAN_SIMD_BYTES)));
 typedef double vf64 __attribute__((vector_size(TINYGAN_SIMD_BYTES)));
 
 static inline __attribute__((always_inline)) void tinygan_tile_f32(
-    ptrdiff_t kc, const float *a, ptrdiff_t a_rs, ptrdiff_t a_cs, const float *b_sliver,
-    float *c_tile, ptrdiff_t ldc, int rows, int cols, int accumulate)
+    ptrdiff_t kc, const float *const *a, ptrdiff_t a_cs, const float *b_sliver, float *c_tile,
+    ptrdiff_t ldc, int rows, int cols, int accumulate)
 {
     enum { MR = TINYGAN_MR, NV = TINYGAN_NR_VECTORS, VLEN = TINYGAN_VLEN_F32 };
     /* The accumulators: MR x NV vector registers. gcc keeps this small array entirely in
@@ -152,7 +152,7 @@ static inline __attribute__((always_inline)) void tinygan_tile_f32(
              * as `(vf32){0} + a`, which C must compute as an addition: -0.0 + 0 is +0.0) the
              * compiler reads A[r, p] straight from memory into the FMA ({1to16} broadcast
              * operand): no separate add and shuffle instructions competing with the FMAs. */
-            const float a_value = a[r * a_rs + p * a_cs];
+            const float a_value = a[r][p * a_cs];
 #pragma GCC unroll 8
             for (int v = 0; v < NV; v++) {
                 acc[r][v] += a_value * b[v]; /* one FMA instruction */
@@ -194,8 +194,8 @@ static inline __attribute__((always_inline)) void tinygan_tile_f32(
 
 /* The same tile for float64: identical code with `double` and vf64 (half as many lanes). */
 static inline __attribute__((always_inline)) void tinygan_tile_f64(
-    ptrdiff_t kc, const double *a, ptrdiff_t a_rs, ptrdiff_t a_cs, const double *b_sliver,
-    double *c_tile, ptrdiff_t ldc, int rows, int cols, int accumulate)
+    ptrdiff_t kc, const double *const *a, ptrdiff_t a_cs, const double *b_sliver, double *c_tile,
+    ptrdiff_t ldc, int rows, int cols, int accumulate)
 {
     enum { MR = TINYGAN_MR, NV = TINYGAN_NR_VECTORS, VLEN = TINYGAN_VLEN_F64 };
     vf64 acc[MR][NV];
@@ -216,7 +216,7 @@ static inline __attribute__((always_inline)) void tinygan_tile_f64(
         }
 #pragma GCC unroll 8
         for (int r = 0; r < MR; r++) {
-            const double a_value = a[r * a_rs + p * a_cs];
+            const double a_value = a[r][p * a_cs];
 #pragma GCC unroll 8
             for (int v = 0; v < NV; v++) {
                 acc[r][v] += a_value * b[v];
@@ -254,7 +254,7 @@ static inline __attribute__((always_inline)) void tinygan_tile_f64(
 #else /* not GCC or clang: the same tile, as plain scalar C */
 
 #define TINYGAN_DEFINE_SCALAR_TILE(NAME, REAL, NR)                                            \
-    static void NAME(ptrdiff_t kc, const REAL *a, ptrdiff_t a_rs, ptrdiff_t a_cs,             \
+    static void NAME(ptrdiff_t kc, const REAL *const *a, ptrdiff_t a_cs,                      \
                      const REAL *b_sliver, REAL *c_tile, ptrdiff_t ldc, int rows, int cols,   \
                      int accumulate)                                                          \
     {                                                                                         \
@@ -262,7 +262,7 @@ static inline __attribute__((always_inline)) void tinygan_tile_f64(
         for (ptrdiff_t p = 0; p < kc; p++) {                                                  \
             for (int r = 0; r < TINYGAN_MR; r++) {                                            \
                 for (int j = 0; j < NR; j++) {                                                \
-                    acc[r][j] += a[r * a_rs + p * a_cs] * b_sliver[p * NR + j];               \
+                    acc[r][j] += a[r][p * a_cs] * b_sliver[p * NR + j];                       \
                 }                                                                             \
             }                                                                                 \
         }                                                                                     \
@@ -277,34 +277,39 @@ TINYGAN_DEFINE_SCALAR_TILE(tinygan_tile_f64, double, TINYGAN_NR_F64)
 
 #endif /* __GNUC__ */
 
-/* The two ways of reading A (see above): a packed sliver, or MR rows of A in place. */
-static inline void tinygan_microkernel_f32(ptrdiff_t kc, const float *a_sliver,
-                                           const float *b_sliver, float *c_tile, ptrdiff_t ldc,
-                                           int rows, int cols, int accumulate)
-{
-    tinygan_tile_f32(kc, a_sliver, 1, TINYGAN_MR, b_sliver, c_tile, ldc, rows, cols, accumulate);
-}
+/* The three ways of reading A (see above): a packed sliver, MR rows of a matrix in place, MR
+ * rows anywhere (a table of row pointers). */
+#define TINYGAN_DEFINE_MICROKERNELS(SUFFIX, REAL)                                                \
+    static inline void tinygan_microkernel_##SUFFIX(ptrdiff_t kc, const REAL *a_sliver,         \
+                                                    const REAL *b_sliver, REAL *c_tile,         \
+                                                    ptrdiff_t ldc, int rows, int cols,          \
+                                                    int accumulate)                             \
+    {                                                                                           \
+        const REAL *a[TINYGAN_MR];                                                              \
+        for (int r = 0; r < TINYGAN_MR; r++) a[r] = a_sliver + r;                               \
+        tinygan_tile_##SUFFIX(kc, a, TINYGAN_MR, b_sliver, c_tile, ldc, rows, cols, accumulate); \
+    }                                                                                           \
+    static inline void tinygan_microkernel_rows_##SUFFIX(ptrdiff_t kc, const REAL *a_first,     \
+                                                         ptrdiff_t lda, const REAL *b_sliver,   \
+                                                         REAL *c_tile, ptrdiff_t ldc, int cols, \
+                                                         int accumulate)                        \
+    {                                                                                           \
+        const REAL *a[TINYGAN_MR];                                                              \
+        for (int r = 0; r < TINYGAN_MR; r++) a[r] = a_first + r * lda;                          \
+        tinygan_tile_##SUFFIX(kc, a, 1, b_sliver, c_tile, ldc, TINYGAN_MR, cols, accumulate);   \
+    }                                                                                           \
+    static inline void tinygan_microkernel_indirect_##SUFFIX(ptrdiff_t kc,                      \
+                                                             const REAL *const *a_rows,         \
+                                                             const REAL *b_sliver,              \
+                                                             REAL *c_tile, ptrdiff_t ldc,       \
+                                                             int cols, int accumulate)          \
+    {                                                                                           \
+        tinygan_tile_##SUFFIX(kc, a_rows, 1, b_sliver, c_tile, ldc, TINYGAN_MR, cols,           \
+                              accumulate);                                                      \
+    }
+TINYGAN_DEFINE_MICROKERNELS(f32, float)
+TINYGAN_DEFINE_MICROKERNELS(f64, double)
 
-static inline void tinygan_microkernel_f64(ptrdiff_t kc, const double *a_sliver,
-                                           const double *b_sliver, double *c_tile,
-                                           ptrdiff_t ldc, int rows, int cols, int accumulate)
-{
-    tinygan_tile_f64(kc, a_sliver, 1, TINYGAN_MR, b_sliver, c_tile, ldc, rows, cols, accumulate);
-}
-
-static inline void tinygan_microkernel_rows_f32(ptrdiff_t kc, const float *a, ptrdiff_t lda,
-                                                const float *b_sliver, float *c_tile,
-                                                ptrdiff_t ldc, int cols, int accumulate)
-{
-    tinygan_tile_f32(kc, a, lda, 1, b_sliver, c_tile, ldc, TINYGAN_MR, cols, accumulate);
-}
-
-static inline void tinygan_microkernel_rows_f64(ptrdiff_t kc, const double *a, ptrdiff_t lda,
-                                                const double *b_sliver, double *c_tile,
-                                                ptrdiff_t ldc, int cols, int accumulate)
-{
-    tinygan_tile_f64(kc, a, lda, 1, b_sliver, c_tile, ldc, TINYGAN_MR, cols, accumulate);
-}
 
 /* ---------------------------------------------------------------------------------------------
  * 5. Dot products, for products too thin for micro-tiles (gemm.pyx's "dot" path, e.g. a layer
