@@ -1,8 +1,9 @@
-"""The compiled convolution's implicit GEMM (conv.pyx) against the NumPy twin and against the
-same module's im2col path, on the paths the random-shape tests of test_kernels_conv.py do not
-reach with their few channels: the phase decomposition of the input gradient (many input
-channels), several KC slices, MC blocks, column chunks and partial sums (forced with tiny GEMM
-blocks), several threads, and non-contiguous inputs."""
+"""The compiled convolution's implicit and indirect GEMMs (conv.pyx) against the NumPy twin and
+against the same module's im2col path, on the paths the random-shape tests of
+test_kernels_conv.py do not reach with their few channels: the phase decomposition of the input
+gradient and the indirect conv2d (many input channels), several KC slices, MC blocks, column
+chunks and partial sums (forced with tiny GEMM blocks), several threads, and non-contiguous
+inputs."""
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tinygan._kernels import conv_numpy
+from tinygan._kernels.conv_checks import check_conv2d
 
 conv = pytest.importorskip("tinygan._kernels.conv", reason="compiled kernels not built")
 gemm = pytest.importorskip("tinygan._kernels.gemm", reason="compiled kernels not built")
@@ -146,6 +148,23 @@ def test_phases_match_twin_on_random_shapes(N, C, O, H, W, k, s, p, seed):
                                **tolerance(np.float64))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", DCGAN_LIKE)
+def test_indirect_and_implicit_conv2d_agree(case, dtype, threads):
+    """conv2d both ways, whatever the channel count picks: the indirect GEMM (x channels-last,
+    read through row pointers; several output-channel slivers when C_out > NR, a last tile of
+    fewer than MR pixels) and the implicit GEMM (x packed)."""
+    N, C, O, H, W, kernel, stride, padding = case
+    rng = np.random.default_rng(11)
+    x, w, _ = problem(rng, N, C, 3 * O + 60, H, W, kernel, stride, padding, dtype)
+    x, w, geometry = check_conv2d(x, w, stride, padding)
+    expected = conv_numpy.conv2d(x, w, stride, padding)
+    scale = max(1.0, float(np.abs(expected).max()))
+    for path in (conv._indirect_conv2d, conv._implicit_conv2d):
+        np.testing.assert_allclose(path(x, w, geometry) / scale, expected / scale,
+                                   **tolerance(dtype), err_msg=path.__name__)
+
+
 def test_pad_and_crop_refuse_shapes_that_do_not_fit():
     with pytest.raises(ValueError, match="pad_planes"):
         conv._pad_planes(np.ones((1, 2, 3, 3)), np.zeros((1, 2, 4, 5)))
@@ -153,3 +172,7 @@ def test_pad_and_crop_refuse_shapes_that_do_not_fit():
         conv._crop_planes(np.ones((1, 1, 3, 3)), np.zeros((1, 1, 4, 4)))
     with pytest.raises(ValueError, match="pad_planes_at"):
         conv._pad_planes_at(np.ones((1, 1, 3, 3)), np.zeros((1, 1, 4, 4)), 2, 0)
+    with pytest.raises(ValueError, match="channels_last_padded"):
+        conv._channels_last_padded(np.ones((1, 2, 3, 3)), np.zeros((1, 4, 4, 2)), 2, 0)
+    with pytest.raises(ValueError, match="channels_first"):
+        conv._channels_first(np.ones((1, 3, 3, 2)), np.zeros((1, 3, 3, 3)))

@@ -27,12 +27,16 @@ and reading it back costs as much as the GEMM's arithmetic. So the kernels thems
 blocks of an operand into the order its micro-kernel reads anyway, copies them straight from
 the image, so ``cols`` never exists:
 
-- conv2d: ``w @ cols`` with the blocks of ``cols`` gathered from x;
+- conv2d: ``w @ cols`` with the blocks of ``cols`` gathered from x (or, for an input of
+  INDIRECT_MIN_CHANNELS or more, as an indirect GEMM: see the input gradient below);
 - conv2d_grad_weight: ``g_rows @ cols.T`` (or its transpose when cols has few rows), the same;
 - conv2d_grad_input: either as ``sH*sW`` small stride-1 convolutions of g, one per class of
   input pixels (the "phases": every input pixel written once), or, for inputs with few
   channels, ``w.T @ g_rows`` with each micro-tile added onto dx the moment it is computed
-  (col2im folded into the product).
+  (col2im folded into the product). The phases go one step further than packing from the
+  image: with g stored channels-last, the O values one tap of one output position needs are
+  contiguous, so the micro-kernel reads them where they lie, each of its MR rows through its
+  own pointer (an *indirect* GEMM), and nothing is gathered at all.
 
 im2col and col2im run in parallel (OpenMP) over (image n, channel c) pairs. Pair (n, c) owns
 the rows (c, p, q) of ``cols`` in the columns of image n, and the plane dx[n, c] of the input
@@ -696,12 +700,12 @@ cdef void implicit_conv_grad_weight_rows(const floating *x, const Windows *v, co
                                         width, pc > 0)
 
 
-cdef void phase_tiles(const floating *g_cl, Py_ssize_t O, const Py_ssize_t *pos_in,
+cdef void indirect_tiles(const floating *g_cl, Py_ssize_t O, const Py_ssize_t *pos_in,
                       const Py_ssize_t *pos_out, Py_ssize_t k0, Py_ssize_t k1,
                       const Py_ssize_t *tap_off, Py_ssize_t taps, const floating *b_pack,
                       Py_ssize_t C, floating *dx) noexcept nogil:
-    """One phase of the input gradient for the positions k0 <= k < k1 (see phase_conv):
-    MR positions at a time, each output channel sliver of NR, each tap one micro-kernel call."""
+    """indirect_conv for the positions k0 <= k < k1: MR positions at a time, each sliver of NR
+    output channels, each tap one micro-kernel call."""
     cdef Py_ssize_t nr = tile_cols(dx)
     cdef Py_ssize_t slivers = ceil_div(C, nr)
     cdef Py_ssize_t k, rows, r, s, width, tap, j
@@ -725,26 +729,29 @@ cdef void phase_tiles(const floating *g_cl, Py_ssize_t O, const Py_ssize_t *pos_
         k += MR
 
 
-cdef void phase_conv(const floating *g_cl, Py_ssize_t O, const Py_ssize_t *pos_in,
-                     const Py_ssize_t *pos_out, Py_ssize_t positions, const Py_ssize_t *tap_off,
-                     Py_ssize_t taps, const floating *b_pack, Py_ssize_t C, floating *dx,
-                     Py_ssize_t per_task, int threads) noexcept nogil:
+cdef void indirect_conv(const floating *g_cl, Py_ssize_t O, const Py_ssize_t *pos_in,
+                        const Py_ssize_t *pos_out, Py_ssize_t positions,
+                        const Py_ssize_t *tap_off, Py_ssize_t taps, const floating *b_pack,
+                        Py_ssize_t C, floating *dx, Py_ssize_t per_task,
+                        int threads) noexcept nogil:
     """dx_flat[pos_out[k] + c] = sum_{tap, o} g_cl[pos_in[k] + tap_off[tap] + o] * w_tap[o, c]:
-    one phase, as an *indirect* GEMM with no packing of g at all, into a channels-last dx.
+    a convolution as an *indirect* GEMM, with no packing of its input at all.
 
-    g_cl is g channels-last with a zero border, (N, Hg, Wg, O): the O values a position needs
-    from one tap are contiguous, so the micro-kernel reads each of its MR rows in place from
-    its own address (a table of row pointers: "indirect" GEMM) instead of gathering them into
-    a packed panel. b_pack holds the phase's taps, per tap per NR-sliver of c, as O x NR
-    slivers. The result's rows are positions and its columns channels, so it is written
-    channels-last, (N, H, W, C), one contiguous row per position; the caller transposes it
-    back once at the end. The tasks are runs of `per_task` positions, a multiple of MR.
+    The input g_cl is channels-last with a zero border, (N, Hg, Wg, O): the O values one tap of
+    one output position reads are contiguous, so the micro-kernel reads each of its MR rows
+    in place from its own address (a table of row pointers: "indirect" GEMM) instead of
+    gathering them into a packed panel. b_pack holds the taps, per tap per NR-sliver of the
+    output channels c, as O x NR slivers. The result's rows are positions and its columns
+    channels, so it is written channels-last, one contiguous row per position; the caller
+    transposes it back once at the end. The tasks are runs of `per_task` positions, a multiple
+    of MR. Used for conv2d (taps = the kernel's kH*kW, positions = the output pixels) and for
+    each phase of conv2d_grad_input (below).
     """
     cdef Py_ssize_t task, k0
     for task in prange(ceil_div(positions, per_task), nogil=True, schedule="dynamic",
                        num_threads=threads):
         k0 = task * per_task
-        phase_tiles(g_cl, O, pos_in, pos_out, k0, min(k0 + per_task, positions), tap_off, taps,
+        indirect_tiles(g_cl, O, pos_in, pos_out, k0, min(k0 + per_task, positions), tap_off, taps,
                     b_pack, C, dx)
 
 
@@ -995,10 +1002,14 @@ def _pack_weight_slivers(weight, KC):
 #
 # with p0 = (h0 + pH) mod sH, e_h = (h0 + pH - p0) / sH (q0, e_w likewise), and g taken as 0
 # outside its H_out x W_out: a stride-1 convolution of g with a kernel of about (kH/sH) x (kW/sW)
-# taps, flipped. Each is one implicit_conv; together they compute every product of dcols once,
-# as col2im would add them, but each input pixel is written once instead of being added to
-# kH*kW/(sH*sW) times. Worth it when the input has enough channels to fill micro-tiles (the rows
-# of these GEMMs); a 1-channel input uses the folded col2im below.
+# taps, flipped. Together they compute every product of dcols once, as col2im would add them,
+# but each input pixel is written once instead of being added to kH*kW/(sH*sW) times. Each is
+# one indirect GEMM (indirect_conv): its rows are the class's pixels, its columns the input
+# channels, its sum over (o, t, u) one micro-kernel call per tap, reading g's O channels of one
+# pixel in place from a channels-last copy of g. Measured (benchmarks/bench_conv.py, 1 thread,
+# the DCGAN's 64 -> 128 layer): 12.2 ms with each phase an implicit_conv gathering g into packed
+# panels, 8.0 ms as indirect GEMMs (PyTorch 5.8). Worth it when the input has enough channels
+# to fill micro-tiles; a 1-channel input uses the folded col2im below.
 
 
 @functools.lru_cache(maxsize=64)
@@ -1051,16 +1062,15 @@ def _phase_positions(geometry, phase, g_padding):
     return tables
 
 
-def _phase_taps(weight, phase, stride, nr):
-    """The phase's taps w[o, c, p0 + sH t, q0 + sW u] as phase_conv reads them: per tap, per
-    NR-sliver of c, an O x NR sliver (c zero-padded to whole slivers)."""
-    h0, w0, p0, q0, Ha, Wa, e_h, e_w, Tp, Tq = phase
-    O, C = weight.shape[:2]
+def _tap_slivers(taps, nr):
+    """taps (T1, T2, K, C): the weights of each tap, K summed over, C output channels, as
+    indirect_conv reads them: per tap, per NR-sliver of c, a K x NR sliver (c zero-padded to
+    whole slivers), 64-byte aligned."""
+    T1, T2, K, C = taps.shape
     slivers = -(-C // nr)
-    taps = weight[:, :, p0::stride[0], q0::stride[1]].transpose(2, 3, 0, 1)  # (Tp, Tq, O, C)
-    padded = np.zeros((Tp * Tq, O, slivers * nr), dtype=weight.dtype)
-    padded[:, :, :C] = taps.reshape(Tp * Tq, O, C)
-    return _aligned(padded.reshape(Tp * Tq, O, slivers, nr).transpose(0, 2, 1, 3))
+    padded = np.zeros((T1 * T2, K, slivers * nr), dtype=taps.dtype)
+    padded[:, :, :C] = taps.reshape(T1 * T2, K, C)
+    return _aligned(padded.reshape(T1 * T2, K, slivers, nr).transpose(0, 2, 1, 3))
 
 
 def _aligned(array):
@@ -1074,9 +1084,40 @@ def _aligned(array):
     return out
 
 
+def _run_indirect_conv(x_cl, tables, taps, y_cl):
+    """indirect_conv: y_cl_flat[pos_out[k] + c] = sum_{tap, o} x_cl_flat[pos_in[k] +
+    tap_off[tap] + o] * taps[tap, o, c], with tables = (pos_in, pos_out, tap_off), taps (T1, T2,
+    K, C) and x_cl, y_cl channels-last (K = x_cl's channels, C = y_cl's)."""
+    cdef const Py_ssize_t[::1] pos_in = tables[0], pos_out = tables[1], tap_off = tables[2]
+    cdef Py_ssize_t K = x_cl.shape[3], C = y_cl.shape[3], positions = len(tables[0])
+    cdef Py_ssize_t n_taps = len(tables[2])
+    if taps.shape[2] != K or taps.shape[3] != C or taps.shape[0] * taps.shape[1] != n_taps:
+        raise ValueError(f"indirect conv: taps {taps.shape} do not match {K} -> {C} channels "
+                         f"and {n_taps} taps")
+    cdef int threads = _gemm_threads()
+    cdef Py_ssize_t nr = NR_F32 if x_cl.dtype == np.float32 else NR_F64
+    # a whole number of MR-row tiles per task, about 4 tasks per thread (dynamic schedule)
+    cdef Py_ssize_t per_task = round_up(max(1, ceil_div(positions, 4 * threads)), MR)
+    packed = _tap_slivers(taps, nr)
+    cdef const float[:, :, :, ::1] x32, b32
+    cdef const double[:, :, :, ::1] x64, b64
+    cdef float[:, :, :, ::1] y32
+    cdef double[:, :, :, ::1] y64
+    if x_cl.dtype == np.float32:
+        x32, b32, y32 = x_cl, packed, y_cl
+        with nogil:
+            indirect_conv(&x32[0, 0, 0, 0], K, &pos_in[0], &pos_out[0], positions, &tap_off[0],
+                          n_taps, &b32[0, 0, 0, 0], C, &y32[0, 0, 0, 0], per_task, threads)
+    else:
+        x64, b64, y64 = x_cl, packed, y_cl
+        with nogil:
+            indirect_conv(&x64[0, 0, 0, 0], K, &pos_in[0], &pos_out[0], positions, &tap_off[0],
+                          n_taps, &b64[0, 0, 0, 0], C, &y64[0, 0, 0, 0], per_task, threads)
+
+
 def _phase_conv2d_grad_input(grad_out, weight, g):
-    """dx as sH*sW stride-1 convolutions of g (above), each an indirect GEMM (phase_conv) over
-    g channels-last; arguments checked."""
+    """dx as sH*sW stride-1 convolutions of g (above), each an indirect GEMM (indirect_conv)
+    over g channels-last; arguments checked."""
     (sH, sW), (H, W) = g.stride, g.in_hw
     g_padding, phases = _phase_plan(g)
     top, bottom, left, right = g_padding
@@ -1085,40 +1126,50 @@ def _phase_conv2d_grad_input(grad_out, weight, g):
     _channels_last_padded(grad_out, g_cl, top, left)
     empty = any(Tp * Tq == 0 for *_, Tp, Tq in phases) or len(phases) < sH * sW
     dx = (np.zeros if empty else np.empty)((N, H, W, g.in_channels), dtype=grad_out.dtype)
-    cdef int threads = _gemm_threads()
-    cdef Py_ssize_t nr = NR_F32 if grad_out.dtype == np.float32 else NR_F64
-    cdef Py_ssize_t positions, per_task, n_taps, C = g.in_channels
-    cdef Py_ssize_t channels_out = O
-    cdef const Py_ssize_t[::1] pos_in, pos_out, tap_off
-    cdef const float[:, :, :, ::1] g32, b32
-    cdef const double[:, :, :, ::1] g64, b64
-    cdef float[:, :, :, ::1] dx32
-    cdef double[:, :, :, ::1] dx64
     for phase in phases:
         h0, w0, p0, q0, Ha, Wa, e_h, e_w, Tp, Tq = phase
         if Tp * Tq == 0 or Ha * Wa == 0:
             continue
-        pos_in, pos_out, tap_off = _phase_positions(g, phase, g_padding)
-        positions = N * Ha * Wa
-        # a whole number of MR-row tiles per task, about 4 tasks per thread (dynamic schedule)
-        per_task = round_up(max(1, ceil_div(positions, 4 * threads)), MR)
-        n_taps = Tp * Tq
-        taps = _phase_taps(weight, phase, g.stride, nr)
-        if grad_out.dtype == np.float32:
-            g32, b32, dx32 = g_cl, taps, dx
-            with nogil:
-                phase_conv(&g32[0, 0, 0, 0], channels_out, &pos_in[0], &pos_out[0], positions,
-                           &tap_off[0], n_taps, &b32[0, 0, 0, 0], C, &dx32[0, 0, 0, 0],
-                           per_task, threads)
-        else:
-            g64, b64, dx64 = g_cl, taps, dx
-            with nogil:
-                phase_conv(&g64[0, 0, 0, 0], channels_out, &pos_in[0], &pos_out[0], positions,
-                           &tap_off[0], n_taps, &b64[0, 0, 0, 0], C, &dx64[0, 0, 0, 0],
-                           per_task, threads)
-    grad_x = np.empty((N, C, H, W), dtype=dx.dtype)
+        # the phase's taps w[o, c, p0 + sH t, q0 + sW u], summed over o: (Tp, Tq, O, C_in)
+        taps = weight[:, :, p0::sH, q0::sW].transpose(2, 3, 0, 1)
+        _run_indirect_conv(g_cl, _phase_positions(g, phase, g_padding), taps, dx)
+    grad_x = np.empty((N, g.in_channels, H, W), dtype=dx.dtype)
     _channels_first(dx, grad_x)
     return grad_x
+
+
+@functools.lru_cache(maxsize=64)
+def _forward_positions(geometry):
+    """(pos_in, pos_out, tap_off) of conv2d as an indirect GEMM: output pixel k = (n, i, j)
+    reads x_cl[n, i sH + p, j sW + q, :] (x channels-last with its zero border) for tap (p, q),
+    at pos_in[k] + tap_off[(p, q)], and writes y_cl[n, i, j, :], at pos_out[k] + o."""
+    N, C = geometry.batch, geometry.in_channels
+    (H, W), (kH, kW) = geometry.in_hw, geometry.kernel_hw
+    (sH, sW), (pH, pW), (H_out, W_out) = geometry.stride, geometry.padding, geometry.out_hw
+    Hp, Wp = H + 2 * pH, W + 2 * pW
+    n, i, j = np.meshgrid(np.arange(N), np.arange(H_out), np.arange(W_out), indexing="ij")
+    p, q = np.meshgrid(np.arange(kH), np.arange(kW), indexing="ij")
+    tables = (((n * Hp + i * sH) * Wp + j * sW) * C,
+              ((n * H_out + i) * W_out + j) * geometry.out_channels,
+              (p * Wp + q) * C)
+    tables = tuple(np.ascontiguousarray(x.ravel(), dtype=np.intp) for x in tables)
+    for x in tables:
+        x.flags.writeable = False
+    return tables
+
+
+def _indirect_conv2d(x, weight, g):
+    """conv2d as one indirect GEMM over x channels-last (indirect_conv); arguments checked."""
+    (H, W), (pH, pW), (H_out, W_out) = g.in_hw, g.padding, g.out_hw
+    x_cl = np.zeros((g.batch, H + 2 * pH, W + 2 * pW, g.in_channels), x.dtype)
+    _channels_last_padded(x, x_cl, pH, pW)
+    y_cl = np.empty((g.batch, H_out, W_out, g.out_channels), x.dtype)
+    # the taps w[o, c, p, q], summed over c: (kH, kW, C_in, C_out)
+    _run_indirect_conv(x_cl, _forward_positions(g), weight.transpose(2, 3, 1, 0), y_cl)
+    y = np.empty((g.batch, g.out_channels, H_out, W_out), dtype=x.dtype)
+    _channels_first(y_cl, y)
+    return y
+
 
 
 def _pack_transposed_weight(weight, K_rows, M_out):
@@ -1242,6 +1293,10 @@ def _implicit_conv2d_grad_weight(x, grad_out, g):
 # of the phases' GEMMs: below 2 micro-tiles' worth most of each tile would be padding), else by
 # the folded col2im.
 PHASE_MIN_CHANNELS = 2 * MR
+# conv2d is an indirect GEMM over x channels-last when the input has at least this many
+# channels: each micro-kernel call then sums over C_in values of one tap, enough to pay for
+# loading and storing its tile once per tap; else it is the implicit GEMM (the image packed).
+INDIRECT_MIN_CHANNELS = 16
 
 
 def conv2d(x, weight, stride=(1, 1), padding=(0, 0)):
@@ -1249,12 +1304,16 @@ def conv2d(x, weight, stride=(1, 1), padding=(0, 0)):
 
     ``y[n, o, i, j] = sum_{c, p, q} x_pad[n, c, i*sH + p, j*sW + q] * w[o, c, p, q]``, of shape
     (N, C_out, H_out, W_out), computed as ``w (C_out, C_in*kH*kW) @ im2col(x)`` with the columns
-    packed straight from x (implicit GEMM, above).
+    packed straight from x (implicit GEMM, above), or, for an input of INDIRECT_MIN_CHANNELS or
+    more, its transpose ``im2col(x)^T @ w^T`` read through row pointers into x channels-last
+    (indirect GEMM, above).
     """
     x, weight, g = check_conv2d(x, weight, stride, padding)
     H_out, W_out = g.out_hw
     if g.batch == 0 or H_out * W_out == 0:
         return np.zeros((g.batch, g.out_channels, H_out, W_out), dtype=x.dtype)
+    if g.in_channels >= INDIRECT_MIN_CHANNELS:
+        return _indirect_conv2d(x, weight, g)
     return _implicit_conv2d(x, weight, g)
 
 

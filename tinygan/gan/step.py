@@ -163,8 +163,8 @@ def g_step(D, opt_G, fake, labels=None, loss="nonsaturating", codes=None):
     # The cop does not learn in Step 2, so D's weights are frozen while G's loss is computed
     # and differentiated: the gradient flows *through* D to G(z), but dL_G/d theta_D is never
     # computed (it would only be thrown away: opt_G holds G's weights alone, and D's next
-    # step starts with zero_grad()). That skips D's weight gradients, a third of its backward
-    # work (tests/test_gan.py checks D's .grad is untouched; README, "Speed", the time saved).
+    # step starts with zero_grad()). That skips D's weight gradients, about half of the
+    # backward work through D in this step (tests/test_gan.py checks D's .grad is untouched).
     with frozen(D):
         fake_out, info_loss = _judge_fakes(D, fake, labels, codes)  # with D's updated weights
         g_loss = generator_loss(fake_out, loss)  # -log D(G(z)) by default
