@@ -165,6 +165,16 @@ def test_indirect_and_implicit_conv2d_agree(case, dtype, threads):
                                    **tolerance(dtype), err_msg=path.__name__)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(2, 14, 14, 64), (3, 5, 7, 33), (2, 17, 1, 16), (1, 4, 4, 1)])
+def test_channels_first_is_the_transpose(shape, dtype, threads):
+    """The blocked transpose (16 x 16 register blocks, scalar edges) moves every value."""
+    x_cl = np.random.default_rng(2).standard_normal(shape).astype(dtype)
+    x = np.empty((shape[0], shape[3], shape[1], shape[2]), dtype)
+    conv._channels_first(x_cl, x)
+    np.testing.assert_array_equal(x, x_cl.transpose(0, 3, 1, 2))
+
+
 def test_pad_and_crop_refuse_shapes_that_do_not_fit():
     with pytest.raises(ValueError, match="pad_planes"):
         conv._pad_planes(np.ones((1, 2, 3, 3)), np.zeros((1, 2, 4, 5)))

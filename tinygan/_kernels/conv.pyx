@@ -357,6 +357,12 @@ cdef extern from "conv_pack.h" nogil:
                                          Py_ssize_t n)
     void gather_f64 "tinygan_gather_f64"(double *dst, const double *src,
                                          const Py_ssize_t *index, Py_ssize_t n)
+    void transpose_f32 "tinygan_transpose_f32"(const float *src, Py_ssize_t src_rs, float *dst,
+                                               Py_ssize_t dst_rs, Py_ssize_t rows,
+                                               Py_ssize_t cols)
+    void transpose_f64 "tinygan_transpose_f64"(const double *src, Py_ssize_t src_rs,
+                                               double *dst, Py_ssize_t dst_rs, Py_ssize_t rows,
+                                               Py_ssize_t cols)
 
 
 cdef inline void gather(floating *dst, const floating *src, const Py_ssize_t *index,
@@ -366,6 +372,15 @@ cdef inline void gather(floating *dst, const floating *src, const Py_ssize_t *in
         gather_f32(dst, src, index, n)
     else:
         gather_f64(dst, src, index, n)
+
+
+cdef inline void transpose(const floating *src, Py_ssize_t src_rs, floating *dst,
+                           Py_ssize_t dst_rs, Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
+    """dst[j * dst_rs + i] = src[i * src_rs + j] for i < rows, j < cols (conv_pack.h)."""
+    if floating is float:
+        transpose_f32(src, src_rs, dst, dst_rs, rows, cols)
+    else:
+        transpose_f64(src, src_rs, dst, dst_rs, rows, cols)
 
 
 cdef struct Windows:
@@ -776,26 +791,19 @@ def _channels_last_padded(const floating[:, :, :, ::1] g, floating[:, :, :, ::1]
 def _channels_first(const floating[:, :, :, ::1] x_cl, floating[:, :, :, ::1] x):
     """x[n, c, h, w] = x_cl[n, h, w, c]."""
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
-    cdef Py_ssize_t nc, n, c, h, w
+    cdef Py_ssize_t n, L = H * W
     cdef int threads = _gemm_threads()
     if x_cl.shape[0] != N or x_cl.shape[1] != H or x_cl.shape[2] != W or x_cl.shape[3] != C:
         raise ValueError(f"channels_first: {tuple(x_cl.shape)[:4]} is not the channels-last "
                          f"layout of {tuple(x.shape)[:4]}")
-    cdef Py_ssize_t block, first, last, hw, L = H * W
-    cdef const floating *src
-    cdef floating *dst
-    # per image, 16 channels at a time: each read is a cache line of x_cl, and the 16 planes
-    # being written advance together (a plain loop over (n, c) read x_cl with a stride of C)
-    for block in prange(N * ceil_div(C, 16), nogil=True, schedule="static",
-                        num_threads=threads):
-        n = block // ceil_div(C, 16)
-        first = (block % ceil_div(C, 16)) * 16
-        last = min(first + 16, C)
-        src = &x_cl[n, 0, 0, 0]
-        dst = &x[n, 0, 0, 0]
-        for hw in range(L):
-            for c in range(first, last):
-                dst[c * L + hw] = src[hw * C + c]
+    if N * C * L == 0:
+        return
+    # per image, (H*W, C) -> (C, H*W): a blocked transpose (conv_pack.h). Measured on the
+    # phases' output, 64 x 196 x 64 floats, one thread: 0.73 ms element by element along
+    # (n, c), 0.60 ms in runs of 16 channels, 0.40 ms in 16 x 16 register blocks (about the
+    # memory's speed: 3.2 MB read, 3.2 MB written).
+    for n in prange(N, nogil=True, schedule="static", num_threads=threads):
+        transpose(&x_cl[n, 0, 0, 0], C, &x[n, 0, 0, 0], L, L, C)
 
 
 # ---------------------------------------------------------------------------------------------
