@@ -151,9 +151,10 @@ def test_phases_match_twin_on_random_shapes(N, C, O, H, W, k, s, p, seed):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", DCGAN_LIKE)
 def test_indirect_and_implicit_conv2d_agree(case, dtype, threads):
-    """conv2d both ways, whatever the channel count picks: the indirect GEMM (x channels-last,
-    read through row pointers; several output-channel slivers when C_out > NR, a last tile of
-    fewer than MR pixels) and the implicit GEMM (x packed)."""
+    """conv2d and its weight gradient both ways, whatever the channel count picks: the
+    indirect GEMMs (x channels-last, read through row pointers or copied by rows; several
+    output-channel slivers when C_out > NR, a last tile of fewer than MR pixels) and the
+    implicit GEMMs (x packed by gathers)."""
     N, C, O, H, W, kernel, stride, padding = case
     rng = np.random.default_rng(11)
     x, w, _ = problem(rng, N, C, 3 * O + 60, H, W, kernel, stride, padding, dtype)
@@ -162,6 +163,12 @@ def test_indirect_and_implicit_conv2d_agree(case, dtype, threads):
     scale = max(1.0, float(np.abs(expected).max()))
     for path in (conv._indirect_conv2d, conv._implicit_conv2d):
         np.testing.assert_allclose(path(x, w, geometry) / scale, expected / scale,
+                                   **tolerance(dtype), err_msg=path.__name__)
+    g = np.random.default_rng(12).standard_normal(expected.shape).astype(dtype)
+    expected = conv_numpy.conv2d_grad_weight(x, g, kernel, stride, padding)
+    scale = max(1.0, float(np.abs(expected).max()))
+    for path in (conv._indirect_conv2d_grad_weight, conv._implicit_conv2d_grad_weight):
+        np.testing.assert_allclose(path(x, g, geometry) / scale, expected / scale,
                                    **tolerance(dtype), err_msg=path.__name__)
 
 

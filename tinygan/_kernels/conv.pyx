@@ -29,7 +29,9 @@ the image, so ``cols`` never exists:
 
 - conv2d: ``w @ cols`` with the blocks of ``cols`` gathered from x (or, for an input of
   INDIRECT_MIN_CHANNELS or more, as an indirect GEMM: see the input gradient below);
-- conv2d_grad_weight: ``g_rows @ cols.T`` (or its transpose when cols has few rows), the same;
+- conv2d_grad_weight: ``g_rows @ cols.T`` (or its transpose when cols has few rows), the same
+  (or, for an input of INDIRECT_MIN_CHANNELS or more, tap by tap, with x channels-last: the
+  rows of each tap's operand are then contiguous and are copied, not gathered);
 - conv2d_grad_input: either as ``sH*sW`` small stride-1 convolutions of g, one per class of
   input pixels (the "phases": every input pixel written once), or, for inputs with few
   channels, ``w.T @ g_rows`` with each micro-tile added onto dx the moment it is computed
@@ -770,6 +772,57 @@ cdef void indirect_conv(const floating *g_cl, Py_ssize_t O, const Py_ssize_t *po
                     b_pack, C, dx)
 
 
+cdef void indirect_grad_weight(const floating *x_cl, Py_ssize_t C, const Py_ssize_t *pos_in,
+                               const Py_ssize_t *tap_off, Py_ssize_t taps, const floating *g,
+                               const Windows *v, Py_ssize_t O, Py_ssize_t columns,
+                               floating *partials, Py_ssize_t span, Py_ssize_t KC,
+                               int threads, floating *workspace,
+                               Py_ssize_t per_thread) noexcept nogil:
+    """partials[t, tap, o, c] = sum over the positions k of span t of g_rows[o, k] *
+    x_cl_flat[pos_in[k] + tap_off[tap] + c]: conv2d's weight gradient, tap by tap.
+
+    For one tap, dW_tap (O x C) = g_rows (O x positions) @ X_tap (positions x C), and row k of
+    X_tap is the C values of one pixel of x channels-last: contiguous. So its B slivers are
+    packed by plain copies (no gather), and the A block of g_rows, packed once per KC slice of
+    positions, serves every tap. Each task sums one span of positions into its own partial
+    (taps x Op x Cp, Op and Cp rounded up to MR and NR); the caller adds them up.
+    """
+    cdef Py_ssize_t nr = tile_cols(x_cl)
+    cdef Py_ssize_t Op = round_up(O, MR), Cp = round_up(C, nr)
+    cdef Py_ssize_t task, k0, cols, slice_, pc, kc, a, rows, tap, s, width, p, j
+    cdef floating *a_pack
+    cdef floating *b_pack
+    cdef floating *c
+    cdef const floating *src
+    cdef floating *dst
+    for task in prange(ceil_div(columns, span), nogil=True, schedule="dynamic",
+                       num_threads=threads):
+        a_pack = workspace + threadid() * per_thread
+        b_pack = a_pack + round_up(Op * KC, 16)  # 64-byte aligned
+        c = partials + task * taps * Op * Cp
+        k0 = task * span
+        cols = min(span, columns - k0)
+        for slice_ in range(ceil_div(cols, KC)):
+            pc = slice_ * KC
+            kc = min(KC, cols - pc)
+            for a in range(Op // MR):
+                rows = min(MR, O - a * MR)
+                pack_a_grad_rows(g, v, a * MR, rows, k0 + pc, kc, a_pack + a * MR * kc)
+            for tap in range(taps):
+                for s in range(Cp // nr):
+                    width = min(nr, C - s * nr)
+                    for p in range(kc):  # B sliver: row p is pixel k0 + pc + p's channels
+                        src = x_cl + pos_in[k0 + pc + p] + tap_off[tap] + s * nr
+                        dst = b_pack + p * nr
+                        for j in range(width):
+                            dst[j] = src[j]
+                        for j in range(width, nr):
+                            dst[j] = 0
+                    for a in range(Op // MR):
+                        microkernel(kc, a_pack + a * MR * kc, b_pack,
+                                    c + (tap * Op + a * MR) * Cp + s * nr, Cp, MR, nr, pc > 0)
+
+
 def _channels_last_padded(const floating[:, :, :, ::1] g, floating[:, :, :, ::1] g_cl,
                           Py_ssize_t top, Py_ssize_t left):
     """g_cl[n, top + h, left + w, o] = g[n, o, h, w]; g_cl arrives zeroed (its border stays 0)."""
@@ -1166,6 +1219,52 @@ def _forward_positions(geometry):
     return tables
 
 
+def _indirect_conv2d_grad_weight(x, grad_out, g):
+    """conv2d's weight gradient tap by tap over x channels-last (indirect_grad_weight);
+    arguments checked."""
+    N, C, O = g.batch, g.in_channels, g.out_channels
+    (H, W), (kH, kW), (pH, pW) = g.in_hw, g.kernel_hw, g.padding
+    x_cl = np.zeros((N, H + 2 * pH, W + 2 * pW, C), x.dtype)
+    _channels_last_padded(x, x_cl, pH, pW)
+    cdef tuple windows = _window_tables(g)
+    cdef Windows v = _windows_of(windows, g)
+    cdef tuple tables = _forward_positions(g)
+    cdef const Py_ssize_t[::1] pos_in = tables[0], tap_off = tables[2]
+    cdef Py_ssize_t taps = kH * kW, columns = len(tables[0]), channels = C, out_channels = O
+    cdef int threads = _gemm_threads()
+    cdef Py_ssize_t nr = NR_F32 if x.dtype == np.float32 else NR_F64
+    cdef Py_ssize_t KC = _blocks(x.itemsize)[0]
+    # spans of at most 8 KC slices (short accurate partial sums), a whole number per thread
+    cdef Py_ssize_t tasks = threads * ceil_div(columns, threads * 8 * KC)
+    cdef Py_ssize_t span = ceil_div(columns, tasks)
+    tasks = ceil_div(columns, span)
+    threads = min(threads, tasks)
+    cdef Py_ssize_t kc = min(KC, span)
+    cdef Py_ssize_t Op = round_up(O, MR), Cp = round_up(C, nr)
+    cdef Py_ssize_t per_thread = round_up(Op * kc, 16) + round_up(kc * nr, 16)
+    partials = np.empty((tasks, taps, Op, Cp), dtype=x.dtype)
+    work = _Workspace(per_thread * threads, x.itemsize)
+    cdef const float[:, :, :, ::1] x32, g32
+    cdef const double[:, :, :, ::1] x64, g64
+    cdef float[:, :, :, ::1] c32
+    cdef double[:, :, :, ::1] c64
+    if x.dtype == np.float32:
+        x32, g32, c32 = x_cl, grad_out, partials
+        with nogil:
+            indirect_grad_weight(&x32[0, 0, 0, 0], channels, &pos_in[0], &tap_off[0], taps,
+                                 &g32[0, 0, 0, 0], &v, out_channels, columns, &c32[0, 0, 0, 0],
+                                 span, kc, threads, <float *>work.data, per_thread)
+    else:
+        x64, g64, c64 = x_cl, grad_out, partials
+        with nogil:
+            indirect_grad_weight(&x64[0, 0, 0, 0], channels, &pos_in[0], &tap_off[0], taps,
+                                 &g64[0, 0, 0, 0], &v, out_channels, columns, &c64[0, 0, 0, 0],
+                                 span, kc, threads, <double *>work.data, per_thread)
+    total = partials[0] if tasks == 1 else partials.sum(axis=0)  # (taps, Op, Cp)
+    dw = total[:, :O, :C].reshape(kH, kW, O, C).transpose(2, 3, 0, 1)
+    return np.ascontiguousarray(dw)
+
+
 def _indirect_conv2d(x, weight, g):
     """conv2d as one indirect GEMM over x channels-last (indirect_conv); arguments checked."""
     (H, W), (pH, pW), (H_out, W_out) = g.in_hw, g.padding, g.out_hw
@@ -1301,9 +1400,11 @@ def _implicit_conv2d_grad_weight(x, grad_out, g):
 # of the phases' GEMMs: below 2 micro-tiles' worth most of each tile would be padding), else by
 # the folded col2im.
 PHASE_MIN_CHANNELS = 2 * MR
-# conv2d is an indirect GEMM over x channels-last when the input has at least this many
-# channels: each micro-kernel call then sums over C_in values of one tap, enough to pay for
-# loading and storing its tile once per tap; else it is the implicit GEMM (the image packed).
+# conv2d and its weight gradient work on x channels-last (indirect GEMMs) when the input has at
+# least this many channels: each micro-kernel call of conv2d then sums over C_in values of one
+# tap, enough to pay for loading and storing its tile once per tap; else they are implicit GEMMs
+# (the image packed by gathers). Measured on the DCGAN's 64 -> 128 layer, 1 thread
+# (interleaved, medians of 9): conv2d 7.3 -> 6.2 ms, its weight gradient 6.9 -> 6.0 ms.
 INDIRECT_MIN_CHANNELS = 16
 
 
@@ -1345,14 +1446,17 @@ def conv2d_grad_weight(x, grad_out, kernel_hw, stride=(1, 1), padding=(0, 0)):
     """dL/dweight of conv2d, given grad_out = dL/dy: shape (C_out, C_in, kH, kW).
 
     ``dL/dw[o, (c, p, q)] = sum_{(n, i, j)} g_rows[o, (n, i, j)] * cols[(c, p, q), (n, i, j)]``:
-    one GEMM summing over every output pixel of every image at once, computed as its transpose
-    ``cols @ g_rows.T`` with cols packed straight from x (implicit GEMM, above).
+    one GEMM summing over every output pixel of every image at once, computed with cols packed
+    straight from x (implicit GEMM, above), or, for an input of INDIRECT_MIN_CHANNELS or more,
+    as one such GEMM per tap (p, q) over x channels-last (indirect_grad_weight).
     """
     x, grad_out, g = check_conv2d_grad_weight(x, grad_out, kernel_hw, stride, padding)
     kH, kW = g.kernel_hw
     H_out, W_out = g.out_hw
     if g.batch == 0 or H_out * W_out == 0:
         return np.zeros((g.out_channels, g.in_channels, kH, kW), dtype=x.dtype)
+    if g.in_channels >= INDIRECT_MIN_CHANNELS:
+        return _indirect_conv2d_grad_weight(x, grad_out, g)
     return _implicit_conv2d_grad_weight(x, grad_out, g)
 
 
