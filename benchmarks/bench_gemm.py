@@ -131,6 +131,18 @@ def main():
         ("dW1 g.T @ x 128x256x2", 128, 256, 2, True, False),
     ):
         benchmark_row(label, np.float32, m, k, n, transpose_a, transpose_b)
+    # The Dense layers of `tinygan train --data mnist`'s recipe (batch 64; D: 6272 -> 1024, G:
+    # 1024 -> 6272; weights W (out, in)): forward x @ W.T, backward g @ W and g.T @ x.
+    print("image recipe's Dense layers, float32, batch 64:")
+    for label, m, k, n, transpose_a, transpose_b in (
+        ("fwd x @ W.T 64x6272x1024", 64, 6272, 1024, False, True),
+        ("bwd g @ W 64x1024x6272", 64, 1024, 6272, False, False),
+        ("dW g.T @ x 1024x64x6272", 1024, 64, 6272, True, False),
+        ("fwd x @ W.T 64x1024x6272", 64, 1024, 6272, False, True),
+        ("bwd g @ W 64x6272x1024", 64, 6272, 1024, False, False),
+        ("dW g.T @ x 6272x64x1024", 6272, 64, 1024, True, False),
+    ):
+        benchmark_row(label, np.float32, m, k, n, transpose_a, transpose_b)
     # Thin shapes that a blocked kernel handles badly (a short side, a short k, transposes).
     print("thin shapes:")
     for label, m, k, n, transpose_a, transpose_b in (

@@ -110,6 +110,9 @@ ctypedef fused real:
 # waking a thread costs more than the work it would take over.
 cdef Py_ssize_t MIN_MULTIPLY_ADDS_PER_THREAD = 64 * 64 * 64
 cdef Py_ssize_t MIN_ELEMENTS_PER_THIN_THREAD = 256 * 1024
+# The macro-kernel walks C's tiles along rows when a product's whole sum is this short (see
+# macro_kernel).
+cdef Py_ssize_t SHORT_DEPTH = 128
 
 
 cdef struct Matrix:
@@ -325,6 +328,19 @@ cdef void macro_kernel(const real *a_pack, const real *b_pack, real *c, Py_ssize
                        int accumulate) noexcept nogil:
     cdef Py_ssize_t nr = tile_cols(a_pack)
     cdef Py_ssize_t b_sliver, a_sliver, i, j
+    if kc <= SHORT_DEPTH and not accumulate:
+        # A short sum, written into C once (the first and only KC slice): C's traffic, not the
+        # FMAs, sets the pace. Along rows of tiles, C is written row after row as streams;
+        # down columns of tiles (below), every tile would open MR new rows far apart.
+        # Measured on a Dense layer's weight gradient, 1024 x 64 x 6272 (bench_gemm.py, one
+        # thread): 11.2 ms down the columns, 6.0 ms along the rows (OpenBLAS 5.3).
+        for a_sliver in range(ceil_div(mc, MR)):
+            i = a_sliver * MR
+            for b_sliver in range(ceil_div(nc, nr)):
+                j = b_sliver * nr
+                microkernel(kc, a_pack + i * kc, b_pack + j * kc, c + i * ldc + j, ldc,
+                            <int>min(MR, mc - i), <int>min(nr, nc - j), accumulate)
+        return
     for b_sliver in range(ceil_div(nc, nr)):
         j = b_sliver * nr
         for a_sliver in range(ceil_div(mc, MR)):
@@ -752,8 +768,9 @@ def gemm(a, b, transpose_a=False, transpose_b=False):
     # for only m / MR micro-kernel calls per packed sliver. Computed as C^T = W @ x^T instead,
     # W is the A operand with contiguous rows and C^T has at most NR columns, so W is read
     # in place and never copied (macro_kernel_in_place); only x^T is packed, and the C^T of m x
-    # n values is transposed back. Measured on the MNIST DCGAN's Dense layers (batch 64, 6272
-    # <-> 1024 units; benchmarks/bench_gemm.py --dense): see the README's speed section.
+    # n values is transposed back. Measured on the image recipe's Dense layers (batch 64, 6272
+    # <-> 1024 units; benchmarks/bench_gemm.py, one thread): 13.1 -> 7.2 ms (6272 -> 1024) and
+    # 24.3 -> 5.8 ms (1024 -> 6272); OpenBLAS 8.5 and 11.6 ms.
     if (path == BLOCKED and rows <= nr and cols > rows and op_b.row_stride == 1
             and op_b.col_stride != 1):
         c_t = gemm(b, a, not transpose_b, not transpose_a)
