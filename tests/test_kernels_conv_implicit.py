@@ -187,8 +187,6 @@ def test_pad_and_crop_refuse_shapes_that_do_not_fit():
         conv._pad_planes(np.ones((1, 2, 3, 3)), np.zeros((1, 2, 4, 5)))
     with pytest.raises(ValueError, match="crop_planes"):
         conv._crop_planes(np.ones((1, 1, 3, 3)), np.zeros((1, 1, 4, 4)))
-    with pytest.raises(ValueError, match="pad_planes_at"):
-        conv._pad_planes_at(np.ones((1, 1, 3, 3)), np.zeros((1, 1, 4, 4)), 2, 0)
     with pytest.raises(ValueError, match="channels_last_padded"):
         conv._channels_last_padded(np.ones((1, 2, 3, 3)), np.zeros((1, 4, 4, 2)), 2, 0)
     with pytest.raises(ValueError, match="channels_first"):

@@ -933,24 +933,6 @@ def _crop_planes(const floating[:, :, :, ::1] x_pad, floating[:, :, :, ::1] x):
                 x[n, c, h, w] = x_pad[n, c, pH + h, pW + w]
 
 
-def _pad_planes_at(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] x_pad,
-                   Py_ssize_t top, Py_ssize_t left):
-    """x_pad[n, c, top + h, left + w] = x[n, c, h, w] (x_pad arrives zeroed)."""
-    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
-    cdef Py_ssize_t nc, n, c, h, w
-    cdef int threads = _gemm_threads()
-    if x_pad.shape[0] != N or x_pad.shape[1] != C or top < 0 or left < 0 or \
-            x_pad.shape[2] < H + top or x_pad.shape[3] < W + left:
-        raise ValueError(f"pad_planes_at: cannot place {tuple(x.shape)[:4]} at ({top}, {left}) "
-                         f"in {tuple(x_pad.shape)[:4]}")
-    for nc in prange(N * C, nogil=True, schedule="static", num_threads=threads):
-        n = nc // C
-        c = nc % C
-        for h in range(H):
-            for w in range(W):
-                x_pad[n, c, top + h, left + w] = x[n, c, h, w]
-
-
 def _padded(x, geometry):
     """x with its zero border (x itself when the padding is 0)."""
     (pH, pW) = geometry.padding
