@@ -4,7 +4,7 @@ Run from the project's root, after building the kernels::
 
     python benchmarks/bench_conv.py [--threads 1,2] [--rounds 7] [--twin]
 
-"compiled" is the implicit GEMM of conv.pyx (no column matrix); "im2col" is the same module's
+"compiled" is what conv.pyx runs (implicit or indirect GEMMs: no column matrix); "im2col" is its
 im2col + GEMM + col2im path (``_im2col_*``), which the compiled kernels used before; "twin" is
 conv_numpy.py (slow; only with --twin). For each layer it times the forward pass, the two
 gradients and the whole forward+backward. The contenders take turns, round after round (so a

@@ -718,9 +718,9 @@ cdef void implicit_conv_grad_weight_rows(const floating *x, const Windows *v, co
 
 
 cdef void indirect_tiles(const floating *g_cl, Py_ssize_t O, const Py_ssize_t *pos_in,
-                      const Py_ssize_t *pos_out, Py_ssize_t k0, Py_ssize_t k1,
-                      const Py_ssize_t *tap_off, Py_ssize_t taps, const floating *b_pack,
-                      Py_ssize_t C, floating *dx) noexcept nogil:
+                         const Py_ssize_t *pos_out, Py_ssize_t k0, Py_ssize_t k1,
+                         const Py_ssize_t *tap_off, Py_ssize_t taps, const floating *b_pack,
+                         Py_ssize_t C, floating *dx) noexcept nogil:
     """indirect_conv for the positions k0 <= k < k1: MR positions at a time, each sliver of NR
     output channels, each tap one micro-kernel call."""
     cdef Py_ssize_t nr = tile_cols(dx)
@@ -768,8 +768,8 @@ cdef void indirect_conv(const floating *g_cl, Py_ssize_t O, const Py_ssize_t *po
     for task in prange(ceil_div(positions, per_task), nogil=True, schedule="dynamic",
                        num_threads=threads):
         k0 = task * per_task
-        indirect_tiles(g_cl, O, pos_in, pos_out, k0, min(k0 + per_task, positions), tap_off, taps,
-                    b_pack, C, dx)
+        indirect_tiles(g_cl, O, pos_in, pos_out, k0, min(k0 + per_task, positions), tap_off,
+                       taps, b_pack, C, dx)
 
 
 cdef void indirect_grad_weight(const floating *x_cl, Py_ssize_t C, const Py_ssize_t *pos_in,
