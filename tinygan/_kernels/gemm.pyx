@@ -327,24 +327,20 @@ cdef void macro_kernel(const real *a_pack, const real *b_pack, real *c, Py_ssize
                        Py_ssize_t mc, Py_ssize_t nc, Py_ssize_t kc,
                        int accumulate) noexcept nogil:
     cdef Py_ssize_t nr = tile_cols(a_pack)
-    cdef Py_ssize_t b_sliver, a_sliver, i, j
-    if kc <= SHORT_DEPTH and not accumulate:
-        # A short sum, written into C once (the first and only KC slice): C's traffic, not the
-        # FMAs, sets the pace. Along rows of tiles, C is written row after row as streams;
-        # down columns of tiles (below), every tile would open MR new rows far apart.
-        # Measured on a Dense layer's weight gradient, 1024 x 64 x 6272 (bench_gemm.py, one
-        # thread): 11.2 ms down the columns, 6.0 ms along the rows (OpenBLAS 5.3).
-        for a_sliver in range(ceil_div(mc, MR)):
+    cdef Py_ssize_t a_slivers = ceil_div(mc, MR), b_slivers = ceil_div(nc, nr)
+    cdef Py_ssize_t outer, inner, a_sliver, b_sliver, i, j
+    # Usually down columns of tiles: the B sliver of the outer loop stays in L1 while every A
+    # sliver uses it. But a short sum written into C once (the first and only KC slice) is
+    # paced by C's traffic, not by the FMAs: then along rows of tiles, so that C is written
+    # row after row as streams, where down the columns every tile opens MR new rows far apart.
+    # Measured on a Dense layer's weight gradient, 1024 x 64 x 6272 (bench_gemm.py, one
+    # thread): 11.2 ms down the columns, 6.0 ms along the rows (OpenBLAS 5.3).
+    cdef bint along_rows = kc <= SHORT_DEPTH and not accumulate
+    for outer in range(a_slivers if along_rows else b_slivers):
+        for inner in range(b_slivers if along_rows else a_slivers):
+            a_sliver, b_sliver = (outer, inner) if along_rows else (inner, outer)
             i = a_sliver * MR
-            for b_sliver in range(ceil_div(nc, nr)):
-                j = b_sliver * nr
-                microkernel(kc, a_pack + i * kc, b_pack + j * kc, c + i * ldc + j, ldc,
-                            <int>min(MR, mc - i), <int>min(nr, nc - j), accumulate)
-        return
-    for b_sliver in range(ceil_div(nc, nr)):
-        j = b_sliver * nr
-        for a_sliver in range(ceil_div(mc, MR)):
-            i = a_sliver * MR
+            j = b_sliver * nr
             microkernel(kc, a_pack + i * kc, b_pack + j * kc, c + i * ldc + j, ldc,
                         <int>min(MR, mc - i), <int>min(nr, nc - j), accumulate)
 

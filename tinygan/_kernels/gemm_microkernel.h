@@ -103,10 +103,13 @@ static inline void tinygan_aligned_free(void *aligned)
  * 4. The micro-kernels, one per dtype.
  *
  *    c_tile += (or =) A @ b_sliver, where
- *      A:        MR rows, kc steps: A[r, p] = a[r * a_rs + p * a_cs]. Packed (tinygan_microkernel_*):
- *                the MR x kc sliver of gemm.pyx's packing, a_rs = 1, a_cs = MR, 64-byte aligned.
- *                In place (tinygan_microkernel_rows_*): MR rows of a row-major matrix, a_rs =
- *                its row stride, a_cs = 1 (see gemm.pyx, Step 3, for when that pays).
+ *      A:        MR rows, kc steps: A[r, p] = a[r][p * a_cs], a[r] pointing at row r.
+ *                Packed (tinygan_microkernel_*): the MR x kc sliver of gemm.pyx's packing,
+ *                a[r] = a_sliver + r, a_cs = MR, 64-byte aligned. In place
+ *                (tinygan_microkernel_rows_*): MR rows of a row-major matrix, a[r] = a_first +
+ *                r * lda, a_cs = 1 (gemm.pyx, macro_kernel_in_place, says when that pays).
+ *                Indirect (tinygan_microkernel_indirect_*): MR rows anywhere, a_cs = 1
+ *                (conv.pyx's indirect GEMMs).
  *      b_sliver: kc steps of NR values  (b_sliver[p*NR + j] = B[p, j]), 64-byte aligned
  *      c_tile:   row-major with row stride ldc (C's own memory: no alignment promised)
  *      rows <= MR, cols <= NR: how much of the tile lies inside C. Edge tiles were padded
@@ -114,8 +117,9 @@ static inline void tinygan_aligned_free(void *aligned)
  *      store has to stay within C. (In place, A must have all MR rows.)
  *      accumulate: 0 for the first kc block (C = AB: C is not read), 1 afterwards (C += AB).
  *
- *    One body per dtype (tinygan_tile_*), always inlined: with the packed strides, which are
- *    constants, it compiles to exactly the kernel it would be if written for them alone.
+ *    One body per dtype (tinygan_tile_*), always inlined: with the packed sliver's row pointers
+ *    and step, which are constants, it compiles to exactly the kernel it would be if written
+ *    for them alone (the same instructions, checked in the assembly).
  */
 #if defined(__GNUC__)
 
