@@ -33,6 +33,43 @@ SETTLE_SECONDS = 0.15  # pause before timing an implementation: let the others' 
 ROUNDS = 3  # every implementation is timed this many times per shape, taking turns
 
 
+# Float32 products of the project's own workloads, one section each: (title, rows of (label, m, k,
+# n, transpose_a, transpose_b)), m x k @ k x n with .T marking a transposed operand.
+FLOAT32_SECTIONS = (
+    # Every product of one training step of the engine's MLP (2 -> 128 -> 128 -> 128 -> 1,
+    # batch 256, weights W (out, in)), with the transposes Tensor.__matmul__ uses: forward
+    # h @ W.T; backward grad @ W, and the weight gradient as (grad^T @ h)^T (see engine.py).
+    ("engine MLP step, float32 (m x k @ k x n; .T marks a transposed operand):", (
+        ("fwd x @ W1.T 256x2x128", 256, 2, 128, False, True),
+        ("fwd h @ W.T 256x128x128", 256, 128, 128, False, True),
+        ("fwd h @ W4.T 256x128x1", 256, 128, 1, False, True),
+        ("bwd g @ W4 256x1x128", 256, 1, 128, False, False),
+        ("bwd g @ W 256x128x128", 256, 128, 128, False, False),
+        ("dW4 g.T @ h 1x256x128", 1, 256, 128, True, False),
+        ("dW g.T @ h 128x256x128", 128, 256, 128, True, False),
+        ("dW1 g.T @ x 128x256x2", 128, 256, 2, True, False),
+    )),
+    # The Dense layers of `tinygan train --data mnist`'s recipe (batch 64; D: 6272 -> 1024, G:
+    # 1024 -> 6272; weights W (out, in)): forward x @ W.T, backward g @ W and g.T @ x.
+    ("image recipe's Dense layers, float32, batch 64:", (
+        ("fwd x @ W.T 64x6272x1024", 64, 6272, 1024, False, True),
+        ("bwd g @ W 64x1024x6272", 64, 1024, 6272, False, False),
+        ("dW g.T @ x 1024x64x6272", 1024, 64, 6272, True, False),
+        ("fwd x @ W.T 64x1024x6272", 64, 1024, 6272, False, True),
+        ("bwd g @ W 64x6272x1024", 64, 6272, 1024, False, False),
+        ("dW g.T @ x 6272x64x1024", 6272, 64, 1024, True, False),
+    )),
+    # Thin shapes that a blocked kernel handles badly (a short side, a short k, transposes).
+    ("thin shapes:", (
+        ("5000x5 @ 5x5", 5000, 5, 5, False, False),
+        ("1x1000 @ 1000x1000", 1, 1000, 1000, False, False),
+        ("(1000x1000).T @ 1000x1", 1000, 1000, 1, True, False),
+        ("1000x1000 @ 1000x1", 1000, 1000, 1, False, False),
+        ("700x3 @ 3x300", 700, 3, 300, False, False),
+    )),
+)
+
+
 def best_time(function):
     """The fastest of several calls of function(), in seconds (after one warm-up call).
 
@@ -116,43 +153,10 @@ def main():
         benchmark_row("256x128 @ 128x128", dtype, 256, 128, 128)
         benchmark_row("256x128 @ (128x128).T", dtype, 256, 128, 128, transpose_b=True)
         benchmark_row("(256x128).T @ 256x128", dtype, 128, 256, 128, transpose_a=True)
-    # Every product of one training step of the engine's MLP (2 -> 128 -> 128 -> 128 -> 1,
-    # batch 256, weights W (out, in)), with the transposes Tensor.__matmul__ uses: forward
-    # h @ W.T; backward grad @ W, and the weight gradient as (grad^T @ h)^T (see engine.py).
-    print("engine MLP step, float32 (m x k @ k x n; .T marks a transposed operand):")
-    for label, m, k, n, transpose_a, transpose_b in (
-        ("fwd x @ W1.T 256x2x128", 256, 2, 128, False, True),
-        ("fwd h @ W.T 256x128x128", 256, 128, 128, False, True),
-        ("fwd h @ W4.T 256x128x1", 256, 128, 1, False, True),
-        ("bwd g @ W4 256x1x128", 256, 1, 128, False, False),
-        ("bwd g @ W 256x128x128", 256, 128, 128, False, False),
-        ("dW4 g.T @ h 1x256x128", 1, 256, 128, True, False),
-        ("dW g.T @ h 128x256x128", 128, 256, 128, True, False),
-        ("dW1 g.T @ x 128x256x2", 128, 256, 2, True, False),
-    ):
-        benchmark_row(label, np.float32, m, k, n, transpose_a, transpose_b)
-    # The Dense layers of `tinygan train --data mnist`'s recipe (batch 64; D: 6272 -> 1024, G:
-    # 1024 -> 6272; weights W (out, in)): forward x @ W.T, backward g @ W and g.T @ x.
-    print("image recipe's Dense layers, float32, batch 64:")
-    for label, m, k, n, transpose_a, transpose_b in (
-        ("fwd x @ W.T 64x6272x1024", 64, 6272, 1024, False, True),
-        ("bwd g @ W 64x1024x6272", 64, 1024, 6272, False, False),
-        ("dW g.T @ x 1024x64x6272", 1024, 64, 6272, True, False),
-        ("fwd x @ W.T 64x1024x6272", 64, 1024, 6272, False, True),
-        ("bwd g @ W 64x6272x1024", 64, 6272, 1024, False, False),
-        ("dW g.T @ x 6272x64x1024", 6272, 64, 1024, True, False),
-    ):
-        benchmark_row(label, np.float32, m, k, n, transpose_a, transpose_b)
-    # Thin shapes that a blocked kernel handles badly (a short side, a short k, transposes).
-    print("thin shapes:")
-    for label, m, k, n, transpose_a, transpose_b in (
-        ("5000x5 @ 5x5", 5000, 5, 5, False, False),
-        ("1x1000 @ 1000x1000", 1, 1000, 1000, False, False),
-        ("(1000x1000).T @ 1000x1", 1000, 1000, 1, True, False),
-        ("1000x1000 @ 1000x1", 1000, 1000, 1, False, False),
-        ("700x3 @ 3x300", 700, 3, 300, False, False),
-    ):
-        benchmark_row(label, np.float32, m, k, n, transpose_a, transpose_b)
+    for title, rows in FLOAT32_SECTIONS:
+        print(title)
+        for label, m, k, n, transpose_a, transpose_b in rows:
+            benchmark_row(label, np.float32, m, k, n, transpose_a, transpose_b)
     print(
         "c/oblas: compiled GFLOP/s over OpenBLAS GFLOP/s (higher is better); "
         "twin/c: how many times slower compiled is than the twin (below 1 is faster)"
