@@ -120,7 +120,7 @@ def _train_config(args):
         if not os.path.exists(os.path.join(args.out, "checkpoint.npz")):
             raise UsageError(f"tinygan train: --resume: no checkpoint.npz in {args.out!r} to "
                              "resume from")
-        stored = {**runs.LEGACY_SETTINGS, **_read_json(stored_path)}
+        stored = runs.stored_settings(_read_json(stored_path))
         for name, value in values.items():
             if name not in _RESUMABLE and name in stored and stored[name] != value:
                 raise UsageError(f"tinygan train: --resume: {name} = {value!r} differs from "

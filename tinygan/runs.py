@@ -78,6 +78,12 @@ IMAGE_CODES = 10
 LEGACY_SETTINGS = {"spectral_norm": False, "codes": 0, "dense": 0}
 
 
+def stored_settings(values):
+    """The settings a run stored (config.json, a checkpoint's config), completed with
+    ``LEGACY_SETTINGS`` for those it predates: what that run was actually trained with."""
+    return {**LEGACY_SETTINGS, **values}
+
+
 @dataclass
 class TrainConfig:
     """Every setting of a toy run, with the defaults of ``tinygan train``.
@@ -216,8 +222,8 @@ class TrainConfig:
     @classmethod
     def from_stored(cls, values, source="configuration"):
         """A TrainConfig from the resolved dict a run stored (config.json, a checkpoint): the
-        settings it predates (``LEGACY_SETTINGS``) get the values its run was trained with."""
-        return cls.from_dict({**LEGACY_SETTINGS, **values}, source)
+        settings it predates get the values its run was trained with (``stored_settings``)."""
+        return cls.from_dict(stored_settings(values), source)
 
     @classmethod
     def from_dict(cls, values, source="configuration"):
