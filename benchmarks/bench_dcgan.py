@@ -40,7 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import tinygan  # noqa: E402
 import tinygan.functional as F  # noqa: E402
-from tinygan import nn, optim  # noqa: E402
+from tinygan import nn, optim, runs  # noqa: E402
+from tinygan.gan import train_step  # noqa: E402
 from tinygan.models import dcgan  # noqa: E402
 
 try:
@@ -150,35 +151,25 @@ def timed_block(iteration, data):
 
 
 def recipe_steps(settings, iterations, rounds, thread_counts):
-    """Median seconds per ``train_step`` of the default image recipe, per thread count."""
-    from tinygan import runs
-    from tinygan.gan import train_step
-
+    """Median seconds per ``train_step`` of the default image recipe, per thread count: the
+    same batches and timed blocks as the PyTorch comparison."""
     config = runs.TrainConfig(data="mnist", **settings).validate().resolved()
     tinygan.manual_seed(0)
     _, G, D, opt_G, opt_D = runs.build(config, load_data=False)
-    real = [x for x, _ in batches(8)]
-    stream = (real[i % len(real)] for i in range(10**9))
 
-    def noise(n):
-        return tinygan.randn(n, config.z_dim)
+    def iteration(real, z):  # one round of the game on this batch and this noise
+        train_step(G, D, opt_G, opt_D, iter([real]), lambda n: tinygan.tensor(z[:n]))
 
     print(f"train_step of the image recipe: dense {config.dense}, codes {config.codes}, "
           f"batch {config.batch_size}, {sum(p.data.size for p in G.parameters()):,} + "
           f"{sum(p.data.size for p in D.parameters()):,} parameters (G + D)")
+    data = batches(iterations + 1)
     for threads in thread_counts:
         tinygan.kernels.set_num_threads(threads)
-        times = []
-        for _ in range(rounds):
-            time.sleep(SETTLE_SECONDS)
-            train_step(G, D, opt_G, opt_D, stream, noise)  # warm-up
-            start = time.perf_counter()
-            for _ in range(iterations):
-                train_step(G, D, opt_G, opt_D, stream, noise)
-            times.append((time.perf_counter() - start) / iterations)
-        step = float(np.median(times))
-        print(f"{threads} thread(s): {step * 1e3:7.1f} ms/step; 5 epochs of MNIST (4685 steps) "
-              f"{step * 4685 / 60:5.1f} min of training steps", flush=True)
+        step = float(np.median([timed_block(iteration, data) for _ in range(rounds)]))
+        print(f"{threads} thread(s): {step * 1e3:7.1f} ms/step; {config.epochs} epochs of MNIST "
+              f"({config.steps} steps) {step * config.steps / 60:5.1f} min of training steps",
+              flush=True)
     return 0
 
 
