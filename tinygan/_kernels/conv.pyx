@@ -1252,15 +1252,6 @@ def _indirect_conv2d(x, weight, g):
 
 
 
-def _pack_transposed_weight(weight, K_rows, M_out):
-    """weight (C_out, K_rows) as weight.T's MR-row slivers: pack[a, o, i] = weight[o, a*MR + i]
-    (zero past K_rows), one (C_out x MR) sliver after the other."""
-    slivers = ceil_div(K_rows, MR)
-    padded = np.zeros((M_out, slivers * MR), dtype=weight.dtype)
-    padded[:, :K_rows] = weight.reshape(M_out, K_rows)
-    return np.ascontiguousarray(padded.reshape(M_out, slivers, MR).transpose(1, 0, 2))
-
-
 def _implicit_conv2d_grad_input(grad_out, weight, g):
     """col2im(weight.T @ g_rows) without dcols; grad_out, weight contiguous, checked."""
     cdef tuple tables = _window_tables(g)
@@ -1276,26 +1267,27 @@ def _implicit_conv2d_grad_input(grad_out, weight, g):
     threads = min(threads, ceil_div(g.batch, per_task))
     cdef Py_ssize_t per_thread = round_up(MR * nr + M_out * nr, 16)
     cdef Py_ssize_t images = g.batch
-    packed = _pack_transposed_weight(weight, K_rows, M_out)
+    # weight.T (K_rows x C_out) in MR-row slivers, its whole sum (C_out) as one slice
+    packed = _pack_weight_slivers(weight.reshape(M_out, K_rows).T, M_out)
     (H, W), (pH, pW) = g.in_hw, g.padding
     dx = np.zeros((g.batch, g.in_channels, H + 2 * pH, W + 2 * pW), dtype=grad_out.dtype)
     work = _Workspace(per_thread * threads, grad_out.itemsize)
     cdef const float[:, :, :, ::1] g32
     cdef const double[:, :, :, ::1] g64
-    cdef const float[:, :, ::1] p32
-    cdef const double[:, :, ::1] p64
+    cdef const float[::1] p32
+    cdef const double[::1] p64
     cdef float[:, :, :, ::1] dx32
     cdef double[:, :, :, ::1] dx64
     if grad_out.dtype == np.float32:
         g32, p32, dx32 = grad_out, packed, dx
         with nogil:
-            implicit_conv_grad_input(&g32[0, 0, 0, 0], &v, &p32[0, 0, 0], K_rows, M_out,
+            implicit_conv_grad_input(&g32[0, 0, 0, 0], &v, &p32[0], K_rows, M_out,
                                      images, &dx32[0, 0, 0, 0], per_task, threads,
                                      <float *>work.data, per_thread)
     else:
         g64, p64, dx64 = grad_out, packed, dx
         with nogil:
-            implicit_conv_grad_input(&g64[0, 0, 0, 0], &v, &p64[0, 0, 0], K_rows, M_out,
+            implicit_conv_grad_input(&g64[0, 0, 0, 0], &v, &p64[0], K_rows, M_out,
                                      images, &dx64[0, 0, 0, 0], per_task, threads,
                                      <double *>work.data, per_thread)
     if pH == 0 and pW == 0:
