@@ -182,6 +182,25 @@ def test_channels_first_is_the_transpose(shape, dtype, threads):
     np.testing.assert_array_equal(x, x_cl.transpose(0, 3, 1, 2))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape, border", [((2, 64, 14, 14), (1, 1, 1, 1)),
+                                           ((3, 33, 5, 7), (2, 0, 1, 3)),
+                                           ((2, 16, 17, 1), (0, 2, 0, 0)),
+                                           ((1, 1, 4, 4), (0, 0, 0, 0))])
+def test_channels_last_padded_is_the_transpose_with_a_zero_border(shape, border, dtype,
+                                                                  threads):
+    """Every pixel lands at its padded place (the blocked transpose through a table of row
+    starts), and the border is zeroed whatever the array held before."""
+    top, bottom, left, right = border
+    x = np.random.default_rng(3).standard_normal(shape).astype(dtype)
+    N, C, H, W = shape
+    x_cl = np.full((N, top + H + bottom, left + W + right, C), np.nan, dtype)
+    conv._channels_last_padded(x, x_cl, top, left)
+    expected = np.pad(x.transpose(0, 2, 3, 1), ((0, 0), (top, bottom), (left, right), (0, 0)))
+    np.testing.assert_array_equal(x_cl, expected)
+    np.testing.assert_array_equal(conv._to_channels_last(x, *border), expected)
+
+
 def test_pad_and_crop_refuse_shapes_that_do_not_fit():
     with pytest.raises(ValueError, match="pad_planes"):
         conv._pad_planes(np.ones((1, 2, 3, 3)), np.zeros((1, 2, 4, 5)))

@@ -52,7 +52,10 @@ static inline void tinygan_gather_f64(double *dst, const double *src, const ptrd
     }
 }
 
-/* dst[j * dst_rs + i] = src[i * src_rs + j] for i < rows, j < cols: a transpose.
+/* dst[at[j] + i] = src[i * src_rs + j] for i < rows, j < cols: a transpose whose destination
+ * rows (one per source column j) start wherever the table `at` says. With at[j] = j * dst_rs
+ * it is the plain transpose ((C, pixels) -> (pixels, C) and back); with a table that skips a
+ * border it writes the image's pixels straight into a zero-padded channels-last copy.
  *
  * Element by element, one of the two sides is read or written with a stride, a cache line
  * for every value. So it goes in 16 x 16 blocks: with AVX-512, 16 rows of 16 floats are loaded
@@ -63,7 +66,7 @@ static inline void tinygan_gather_f64(double *dst, const double *src, const ptrd
  * 196 x 64 floats, one thread): 0.60 ms copying runs of 16, 0.40 ms in register blocks. */
 #ifdef TINYGAN_GATHER_AVX512
 static inline int tinygan_transpose_block16_f32(const float *src, ptrdiff_t src_rs, float *dst,
-                                                ptrdiff_t dst_rs)
+                                                const ptrdiff_t *at)
 {
     __m512 r[16], t[16];
     for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + i * src_rs);
@@ -87,34 +90,33 @@ static inline int tinygan_transpose_block16_f32(const float *src, ptrdiff_t src_
         r[k] = _mm512_shuffle_f32x4(t[k], t[k + 8], 0x88);
         r[k + 8] = _mm512_shuffle_f32x4(t[k], t[k + 8], 0xDD);
     }
-    for (int i = 0; i < 16; i++) _mm512_storeu_ps(dst + i * dst_rs, r[i]);
+    for (int j = 0; j < 16; j++) _mm512_storeu_ps(dst + at[j], r[j]);
     return 1;
 }
 #define TINYGAN_BLOCK16_float tinygan_transpose_block16_f32
 #else
-#define TINYGAN_BLOCK16_float(s, src_rs, d, dst_rs) 0 /* no register blocks: copy it */
+#define TINYGAN_BLOCK16_float(s, src_rs, d, at) 0 /* no register blocks: copy it */
 #endif
-#define TINYGAN_BLOCK16_double(s, src_rs, d, dst_rs) 0
+#define TINYGAN_BLOCK16_double(s, src_rs, d, at) 0
 
 
 /* One transpose per dtype: full 16 x 16 blocks through TINYGAN_BLOCK16_<type> when it has
  * registers for them (it returns 1), everything else by the scalar copy of the block. */
 #define TINYGAN_DEFINE_TRANSPOSE(NAME, REAL)                                                 \
-    static inline void NAME(const REAL *src, ptrdiff_t src_rs, REAL *dst, ptrdiff_t dst_rs, \
-                            ptrdiff_t rows, ptrdiff_t cols)                                 \
+    static inline void NAME(const REAL *src, ptrdiff_t src_rs, REAL *dst,                   \
+                            const ptrdiff_t *at, ptrdiff_t rows, ptrdiff_t cols)            \
     {                                                                                       \
-        for (ptrdiff_t i0 = 0; i0 < rows; i0 += 16) {                                       \
-            for (ptrdiff_t j0 = 0; j0 < cols; j0 += 16) {                                   \
+        for (ptrdiff_t j0 = 0; j0 < cols; j0 += 16) {                                       \
+            for (ptrdiff_t i0 = 0; i0 < rows; i0 += 16) {                                   \
                 const REAL *s = src + i0 * src_rs + j0;                                     \
-                REAL *d = dst + j0 * dst_rs + i0;                                           \
                 if (i0 + 16 <= rows && j0 + 16 <= cols &&                                   \
-                    TINYGAN_BLOCK16_##REAL(s, src_rs, d, dst_rs))                           \
+                    TINYGAN_BLOCK16_##REAL(s, src_rs, dst + i0, at + j0))                   \
                     continue;                                                               \
                 ptrdiff_t i1 = rows - i0 < 16 ? rows - i0 : 16;                             \
                 ptrdiff_t j1 = cols - j0 < 16 ? cols - j0 : 16;                             \
-                for (ptrdiff_t i = 0; i < i1; i++)                                          \
-                    for (ptrdiff_t j = 0; j < j1; j++)                                      \
-                        d[j * dst_rs + i] = s[i * src_rs + j];                              \
+                for (ptrdiff_t j = 0; j < j1; j++)                                          \
+                    for (ptrdiff_t i = 0; i < i1; i++)                                      \
+                        dst[at[j0 + j] + i0 + i] = s[i * src_rs + j];                       \
             }                                                                               \
         }                                                                                   \
     }
