@@ -156,6 +156,23 @@ def test_short_c_times_transposed_b(dtype, m, k, view, threads):
         compiled.set_num_threads(previous)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(6272, 64), (517, 17), (2, 300, 33), (5, 1), (1, 16)])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_transposed_moves_every_value(dtype, shape, threads):
+    """_transposed (the blocked transpose that turns C^T back into C): bands of rows in
+    parallel, 16 x 16 register blocks, scalar edges, batches; exactly the swapped axes."""
+    c_t = np.random.default_rng(3).standard_normal(shape).astype(dtype)
+    previous = compiled.get_num_threads()
+    try:
+        compiled.set_num_threads(threads)
+        out = compiled._transposed(c_t)
+    finally:
+        compiled.set_num_threads(previous)
+    assert out.flags.c_contiguous
+    np.testing.assert_array_equal(out, np.swapaxes(c_t, -1, -2))
+
+
 def test_wider_than_one_column_panel():
     """n > NC: the outermost loop runs more than once."""
     rng = np.random.default_rng(1)

@@ -360,6 +360,9 @@ cdef extern from "conv_pack.h" nogil:
                                          Py_ssize_t n)
     void gather_f64 "tinygan_gather_f64"(double *dst, const double *src,
                                          const Py_ssize_t *index, Py_ssize_t n)
+
+
+cdef extern from "transpose.h" nogil:
     void transpose_f32 "tinygan_transpose_f32"(const float *src, Py_ssize_t src_rs, float *dst,
                                                const Py_ssize_t *at, Py_ssize_t rows,
                                                Py_ssize_t cols)

@@ -99,6 +99,14 @@ cdef extern from "gemm_microkernel.h" nogil:
         double *out, Py_ssize_t out_rs, Py_ssize_t out_cs)
 
 
+cdef extern from "transpose.h" nogil:
+    void transpose_f32 "tinygan_transpose_f32"(const float *src, Py_ssize_t src_rs, float *dst,
+                                               const Py_ssize_t *at, Py_ssize_t rows,
+                                               Py_ssize_t cols)
+    void transpose_f64 "tinygan_transpose_f64"(const double *src, Py_ssize_t src_rs,
+                                               double *dst, const Py_ssize_t *at,
+                                               Py_ssize_t rows, Py_ssize_t cols)
+
 # One source, two instantiations: every function below taking `real` is compiled once for float
 # and once for double.
 ctypedef fused real:
@@ -684,6 +692,51 @@ def _split_along_k(a, b, transpose_a, transpose_b, k):
     return c
 
 
+# Bands of this many rows of C^T per task of _transposed (a whole number of 16-row blocks).
+TRANSPOSE_BAND = 256
+
+
+def _transposed(c_t):
+    """c_t (n x m, or a batch of them, C-contiguous) as a new C-contiguous (m x n) array.
+
+    transpose.h's blocked transpose, bands of TRANSPOSE_BAND rows of c_t in parallel. Measured
+    on the DCGAN generator's Dense forward pass, C^T 6272 x 64 float32 (medians of 200, three
+    runs): 0.18 ms on one thread, 0.075 ms on two; NumPy's ascontiguousarray(c_t.T), which
+    runs on one thread, 0.51-0.56 ms (more than the product itself, 0.45 ms on one thread).
+    """
+    shape = c_t.shape  # (wraparound is off in this module: no negative indexes)
+    cdef cnp.ndarray src = c_t.reshape(-1, shape[len(shape) - 2], shape[len(shape) - 1])
+    cdef Py_ssize_t batch = src.shape[0], n = src.shape[1], m = src.shape[2]
+    lead = shape[:len(shape) - 2]
+    cdef cnp.ndarray out = np.empty((batch, m, n), dtype=c_t.dtype)
+    cdef Py_ssize_t bands = ceil_div(n, TRANSPOSE_BAND), band = TRANSPOSE_BAND
+    cdef Py_ssize_t task, b, r0
+    cdef int threads = <int>max(1, min(_num_threads, batch * bands,
+                                       2 * src.size // MIN_ELEMENTS_PER_THIN_THREAD))
+    cdef const Py_ssize_t[::1] at = np.arange(m, dtype=np.intp) * n
+    cdef float *s32
+    cdef float *d32
+    cdef double *s64
+    cdef double *d64
+    if src.size == 0:
+        return out.reshape(*lead, m, n)
+    if cnp.PyArray_ITEMSIZE(src) == 4:
+        s32, d32 = <float *>cnp.PyArray_DATA(src), <float *>cnp.PyArray_DATA(out)
+        for task in prange(batch * bands, nogil=True, schedule="static", num_threads=threads):
+            b = task // bands
+            r0 = (task % bands) * band
+            transpose_f32(s32 + (b * n + r0) * m, m, d32 + b * m * n + r0, &at[0],
+                          min(band, n - r0), m)
+    else:
+        s64, d64 = <double *>cnp.PyArray_DATA(src), <double *>cnp.PyArray_DATA(out)
+        for task in prange(batch * bands, nogil=True, schedule="static", num_threads=threads):
+            b = task // bands
+            r0 = (task % bands) * band
+            transpose_f64(s64 + (b * n + r0) * m, m, d64 + b * m * n + r0, &at[0],
+                          min(band, n - r0), m)
+    return out.reshape(*lead, m, n)
+
+
 def _round_up(value, multiple):
     """round_up on Python integers (for _split_along_k)."""
     return -(-value // multiple) * multiple
@@ -769,8 +822,7 @@ def gemm(a, b, transpose_a=False, transpose_b=False):
     # 24.3 -> 5.8 ms (1024 -> 6272); OpenBLAS 8.5 and 11.6 ms.
     if (path == BLOCKED and rows <= nr and cols > rows and op_b.row_stride == 1
             and op_b.col_stride != 1):
-        c_t = gemm(b, a, not transpose_b, not transpose_a)
-        return np.ascontiguousarray(c_t.swapaxes(-1, -2))
+        return _transposed(gemm(b, a, not transpose_b, not transpose_a))
 
     # A long k on the blocked path: C accumulates one KC slice after the other, so each entry
     # of C is a sum of k / KC slice sums added in sequence, and its rounding error grows with
