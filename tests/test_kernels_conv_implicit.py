@@ -92,6 +92,8 @@ DCGAN_LIKE = [
     (2, 12, 3, 8, 9, (2, 2), (3, 3), (0, 0)),      # stride > kernel: phases without taps
     (2, 14, 4, 7, 7, (5, 5), (1, 1), (2, 2)),      # stride 1: one phase
     (1, 20, 7, 5, 6, (3, 3), (2, 1), (0, 1)),
+    (2, 64, 8, 8, 8, (4, 4), (2, 2), (1, 1)),      # whole NR slivers of channels (float32):
+    (1, 128, 4, 6, 6, (3, 3), (1, 1), (1, 1)),     # the weight gradient reads x's rows in place
 ]
 
 
@@ -152,7 +154,8 @@ def test_phases_match_twin_on_random_shapes(N, C, O, H, W, k, s, p, seed):
 @pytest.mark.parametrize("case", DCGAN_LIKE)
 def test_indirect_and_implicit_conv2d_agree(case, dtype, threads):
     """conv2d and its weight gradient both ways, whatever the channel count picks: the
-    indirect GEMMs (x channels-last, read through row pointers or copied by rows; several
+    indirect GEMMs (x channels-last, read through row pointers, as whole B rows in place when
+    the channels are whole NR slivers, or copied by rows; several
     output-channel slivers when C_out > NR, a last tile of fewer than MR pixels) and the
     implicit GEMMs (x packed by gathers)."""
     N, C, O, H, W, kernel, stride, padding = case

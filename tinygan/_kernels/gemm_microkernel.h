@@ -110,7 +110,10 @@ static inline void tinygan_aligned_free(void *aligned)
  *                r * lda, a_cs = 1 (gemm.pyx, macro_kernel_in_place, says when that pays).
  *                Indirect (tinygan_microkernel_indirect_*): MR rows anywhere, a_cs = 1
  *                (conv.pyx's indirect GEMMs).
- *      b_sliver: kc steps of NR values  (b_sliver[p*NR + j] = B[p, j]), 64-byte aligned
+ *      B:        kc steps of NR values. Packed: b_sliver[p*NR + j] = B[p, j], 64-byte aligned.
+ *                Rows anywhere (tinygan_microkernel_b_rows_*, with a packed A): B[p, j] =
+ *                b_rows[p][j], NR values each, no alignment promised (conv.pyx's weight
+ *                gradient reads the image's channels-last pixels where they lie).
  *      c_tile:   row-major with row stride ldc (C's own memory: no alignment promised)
  *      rows <= MR, cols <= NR: how much of the tile lies inside C. Edge tiles were padded
  *      with zeros when packing, so the arithmetic is always a full MR x NR tile; only the
@@ -127,8 +130,8 @@ typedef float vf32 __attribute__((vector_size(TINYGAN_SIMD_BYTES)));
 typedef double vf64 __attribute__((vector_size(TINYGAN_SIMD_BYTES)));
 
 static inline __attribute__((always_inline)) void tinygan_tile_f32(
-    ptrdiff_t kc, const float *const *a, ptrdiff_t a_cs, const float *b_sliver, float *c_tile,
-    ptrdiff_t ldc, int rows, int cols, int accumulate)
+    ptrdiff_t kc, const float *const *a, ptrdiff_t a_cs, const float *b_sliver,
+    const float *const *b_rows, float *c_tile, ptrdiff_t ldc, int rows, int cols, int accumulate)
 {
     enum { MR = TINYGAN_MR, NV = TINYGAN_NR_VECTORS, VLEN = TINYGAN_VLEN_F32 };
     /* The accumulators: MR x NV vector registers. gcc keeps this small array entirely in
@@ -144,11 +147,18 @@ static inline __attribute__((always_inline)) void tinygan_tile_f32(
 
     /* The hot loop: one rank-1 update of the register tile per step p. */
     for (ptrdiff_t p = 0; p < kc; p++) {
-        const vf32 *b_row = (const vf32 *)(b_sliver + p * NV * VLEN); /* aligned loads */
         vf32 b[NV];
+        if (b_rows == NULL) { /* the packed sliver: aligned loads */
+            const vf32 *b_row = (const vf32 *)(b_sliver + p * NV * VLEN);
 #pragma GCC unroll 8
-        for (int v = 0; v < NV; v++) {
-            b[v] = b_row[v];
+            for (int v = 0; v < NV; v++) {
+                b[v] = b_row[v];
+            }
+        } else { /* row p wherever it lies: unaligned loads */
+#pragma GCC unroll 8
+            for (int v = 0; v < NV; v++) {
+                memcpy(&b[v], b_rows[p] + v * VLEN, sizeof b[v]);
+            }
         }
 #pragma GCC unroll 8
         for (int r = 0; r < MR; r++) {
@@ -198,8 +208,8 @@ static inline __attribute__((always_inline)) void tinygan_tile_f32(
 
 /* The same tile for float64: identical code with `double` and vf64 (half as many lanes). */
 static inline __attribute__((always_inline)) void tinygan_tile_f64(
-    ptrdiff_t kc, const double *const *a, ptrdiff_t a_cs, const double *b_sliver, double *c_tile,
-    ptrdiff_t ldc, int rows, int cols, int accumulate)
+    ptrdiff_t kc, const double *const *a, ptrdiff_t a_cs, const double *b_sliver,
+    const double *const *b_rows, double *c_tile, ptrdiff_t ldc, int rows, int cols, int accumulate)
 {
     enum { MR = TINYGAN_MR, NV = TINYGAN_NR_VECTORS, VLEN = TINYGAN_VLEN_F64 };
     vf64 acc[MR][NV];
@@ -212,11 +222,18 @@ static inline __attribute__((always_inline)) void tinygan_tile_f64(
     }
 
     for (ptrdiff_t p = 0; p < kc; p++) {
-        const vf64 *b_row = (const vf64 *)(b_sliver + p * NV * VLEN);
         vf64 b[NV];
+        if (b_rows == NULL) {
+            const vf64 *b_row = (const vf64 *)(b_sliver + p * NV * VLEN);
 #pragma GCC unroll 8
-        for (int v = 0; v < NV; v++) {
-            b[v] = b_row[v];
+            for (int v = 0; v < NV; v++) {
+                b[v] = b_row[v];
+            }
+        } else {
+#pragma GCC unroll 8
+            for (int v = 0; v < NV; v++) {
+                memcpy(&b[v], b_rows[p] + v * VLEN, sizeof b[v]);
+            }
         }
 #pragma GCC unroll 8
         for (int r = 0; r < MR; r++) {
@@ -259,14 +276,15 @@ static inline __attribute__((always_inline)) void tinygan_tile_f64(
 
 #define TINYGAN_DEFINE_SCALAR_TILE(NAME, REAL, NR)                                            \
     static void NAME(ptrdiff_t kc, const REAL *const *a, ptrdiff_t a_cs,                      \
-                     const REAL *b_sliver, REAL *c_tile, ptrdiff_t ldc, int rows, int cols,   \
-                     int accumulate)                                                          \
+                     const REAL *b_sliver, const REAL *const *b_rows, REAL *c_tile,           \
+                     ptrdiff_t ldc, int rows, int cols, int accumulate)                       \
     {                                                                                         \
         REAL acc[TINYGAN_MR][NR] = {{0}};                                                     \
         for (ptrdiff_t p = 0; p < kc; p++) {                                                  \
+            const REAL *b_row = b_rows == NULL ? b_sliver + p * NR : b_rows[p];               \
             for (int r = 0; r < TINYGAN_MR; r++) {                                            \
                 for (int j = 0; j < NR; j++) {                                                \
-                    acc[r][j] += a[r][p * a_cs] * b_sliver[p * NR + j];                       \
+                    acc[r][j] += a[r][p * a_cs] * b_row[j];                                   \
                 }                                                                             \
             }                                                                                 \
         }                                                                                     \
@@ -282,7 +300,7 @@ TINYGAN_DEFINE_SCALAR_TILE(tinygan_tile_f64, double, TINYGAN_NR_F64)
 #endif /* __GNUC__ */
 
 /* The three ways of reading A (see above): a packed sliver, MR rows of a matrix in place, MR
- * rows anywhere (a table of row pointers). */
+ * rows anywhere (a table of row pointers); and a packed A with B's rows anywhere. */
 #define TINYGAN_DEFINE_MICROKERNELS(SUFFIX, REAL)                                                \
     static inline void tinygan_microkernel_##SUFFIX(ptrdiff_t kc, const REAL *a_sliver,         \
                                                     const REAL *b_sliver, REAL *c_tile,         \
@@ -291,7 +309,8 @@ TINYGAN_DEFINE_SCALAR_TILE(tinygan_tile_f64, double, TINYGAN_NR_F64)
     {                                                                                           \
         const REAL *a[TINYGAN_MR];                                                              \
         for (int r = 0; r < TINYGAN_MR; r++) a[r] = a_sliver + r;                               \
-        tinygan_tile_##SUFFIX(kc, a, TINYGAN_MR, b_sliver, c_tile, ldc, rows, cols, accumulate); \
+        tinygan_tile_##SUFFIX(kc, a, TINYGAN_MR, b_sliver, NULL, c_tile, ldc, rows, cols,        \
+                              accumulate);                                                      \
     }                                                                                           \
     static inline void tinygan_microkernel_rows_##SUFFIX(ptrdiff_t kc, const REAL *a_first,     \
                                                          ptrdiff_t lda, const REAL *b_sliver,   \
@@ -300,7 +319,8 @@ TINYGAN_DEFINE_SCALAR_TILE(tinygan_tile_f64, double, TINYGAN_NR_F64)
     {                                                                                           \
         const REAL *a[TINYGAN_MR];                                                              \
         for (int r = 0; r < TINYGAN_MR; r++) a[r] = a_first + r * lda;                          \
-        tinygan_tile_##SUFFIX(kc, a, 1, b_sliver, c_tile, ldc, TINYGAN_MR, cols, accumulate);   \
+        tinygan_tile_##SUFFIX(kc, a, 1, b_sliver, NULL, c_tile, ldc, TINYGAN_MR, cols,           \
+                              accumulate);                                                      \
     }                                                                                           \
     static inline void tinygan_microkernel_indirect_##SUFFIX(ptrdiff_t kc,                      \
                                                              const REAL *const *a_rows,         \
@@ -308,7 +328,17 @@ TINYGAN_DEFINE_SCALAR_TILE(tinygan_tile_f64, double, TINYGAN_NR_F64)
                                                              REAL *c_tile, ptrdiff_t ldc,       \
                                                              int cols, int accumulate)          \
     {                                                                                           \
-        tinygan_tile_##SUFFIX(kc, a_rows, 1, b_sliver, c_tile, ldc, TINYGAN_MR, cols,           \
+        tinygan_tile_##SUFFIX(kc, a_rows, 1, b_sliver, NULL, c_tile, ldc, TINYGAN_MR, cols,     \
+                              accumulate);                                                      \
+    }                                                                                           \
+    static inline void tinygan_microkernel_b_rows_##SUFFIX(ptrdiff_t kc, const REAL *a_sliver,  \
+                                                           const REAL *const *b_rows,           \
+                                                           REAL *c_tile, ptrdiff_t ldc,         \
+                                                           int cols, int accumulate)            \
+    {                                                                                           \
+        const REAL *a[TINYGAN_MR];                                                              \
+        for (int r = 0; r < TINYGAN_MR; r++) a[r] = a_sliver + r;                               \
+        tinygan_tile_##SUFFIX(kc, a, TINYGAN_MR, NULL, b_rows, c_tile, ldc, TINYGAN_MR, cols,   \
                               accumulate);                                                      \
     }
 TINYGAN_DEFINE_MICROKERNELS(f32, float)
