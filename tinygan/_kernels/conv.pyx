@@ -348,11 +348,11 @@ cdef extern from "gemm_microkernel.h" nogil:
         Py_ssize_t kc, const double *a_sliver, const double *b_sliver, double *c_tile,
         Py_ssize_t ldc, int rows, int cols, int accumulate)
     void microkernel_indirect_f32 "tinygan_microkernel_indirect_f32"(
-        Py_ssize_t kc, const float **a_rows, const float *b_sliver, float *c_tile,
-        Py_ssize_t ldc, int cols, int accumulate)
+        Py_ssize_t kc, const float **a_rows, Py_ssize_t taps, const Py_ssize_t *tap_off,
+        const float *b_sliver, float *c_tile, Py_ssize_t ldc, int rows, int cols)
     void microkernel_indirect_f64 "tinygan_microkernel_indirect_f64"(
-        Py_ssize_t kc, const double **a_rows, const double *b_sliver, double *c_tile,
-        Py_ssize_t ldc, int cols, int accumulate)
+        Py_ssize_t kc, const double **a_rows, Py_ssize_t taps, const Py_ssize_t *tap_off,
+        const double *b_sliver, double *c_tile, Py_ssize_t ldc, int rows, int cols)
     void microkernel_b_rows_f32 "tinygan_microkernel_b_rows_f32"(
         Py_ssize_t kc, const float *a_sliver, const float **b_rows, float *c_tile,
         Py_ssize_t ldc, int cols, int accumulate)
@@ -428,14 +428,19 @@ cdef inline void microkernel(Py_ssize_t kc, const floating *a_sliver, const floa
         microkernel_f64(kc, a_sliver, b_sliver, c_tile, ldc, <int>rows, <int>cols, accumulate)
 
 
-cdef inline void microkernel_indirect(Py_ssize_t kc, const floating **a_rows,
-                                      const floating *b_sliver, floating *c_tile, Py_ssize_t ldc,
-                                      Py_ssize_t cols, bint accumulate) noexcept nogil:
-    """The micro-kernel with A's MR rows anywhere in memory: row r is a_rows[r][0:kc]."""
+cdef inline void microkernel_indirect(Py_ssize_t kc, const floating **a_rows, Py_ssize_t taps,
+                                      const Py_ssize_t *tap_off, const floating *b_sliver,
+                                      floating *c_tile, Py_ssize_t ldc, Py_ssize_t rows,
+                                      Py_ssize_t cols) noexcept nogil:
+    """The micro-kernel with A's MR rows anywhere in memory, summing over taps: C = sum over
+    taps t of A_t @ B_t, where row r of A_t is a_rows[r][tap_off[t]:tap_off[t] + kc] and B_t is
+    the t-th kc x NR block of b_sliver. The tile stays in registers through all the taps."""
     if floating is float:
-        microkernel_indirect_f32(kc, a_rows, b_sliver, c_tile, ldc, <int>cols, accumulate)
+        microkernel_indirect_f32(kc, a_rows, taps, tap_off, b_sliver, c_tile, ldc, <int>rows,
+                                 <int>cols)
     else:
-        microkernel_indirect_f64(kc, a_rows, b_sliver, c_tile, ldc, <int>cols, accumulate)
+        microkernel_indirect_f64(kc, a_rows, taps, tap_off, b_sliver, c_tile, ldc, <int>rows,
+                                 <int>cols)
 
 
 cdef inline void microkernel_b_rows(Py_ssize_t kc, const floating *a_sliver,
@@ -742,23 +747,34 @@ cdef void indirect_tiles(const floating *g_cl, Py_ssize_t O, const Py_ssize_t *p
                          const Py_ssize_t *tap_off, Py_ssize_t taps, const floating *b_pack,
                          Py_ssize_t C, floating *dx) noexcept nogil:
     """indirect_conv for the positions k0 <= k < k1: MR positions at a time, each sliver of NR
-    output channels, each tap one micro-kernel call."""
+    output channels one micro-kernel call over all the taps. The tile goes straight into dx
+    when its positions' rows there are evenly spaced (a row stride: always in conv2d, along
+    an image row in a phase); else through a scratch tile, row by row."""
     cdef Py_ssize_t nr = tile_cols(dx)
     cdef Py_ssize_t slivers = ceil_div(C, nr)
-    cdef Py_ssize_t k, rows, r, s, width, tap, j
+    cdef Py_ssize_t k, rows, r, s, width, j, ldc
+    cdef bint direct
     cdef const floating *a_rows[MR]
     cdef floating tile[MR * NR_F32]  # MR x NR of either dtype (NR_F64 = NR_F32 / 2)
     cdef floating *dst
     k = k0
     while k < k1:
         rows = min(MR, k1 - k)
+        for r in range(MR):  # rows past the last position repeat it; never stored
+            a_rows[r] = g_cl + pos_in[k + min(r, rows - 1)]
+        ldc = pos_out[k + 1] - pos_out[k] if rows > 1 else C
+        direct = True
+        for r in range(2, rows):
+            if pos_out[k + r] - pos_out[k] != r * ldc:
+                direct = False
         for s in range(slivers):
             width = min(nr, C - s * nr)
-            for tap in range(taps):
-                for r in range(MR):  # rows past the last position repeat it; never stored
-                    a_rows[r] = g_cl + pos_in[k + min(r, rows - 1)] + tap_off[tap]
-                microkernel_indirect(O, a_rows, b_pack + (tap * slivers + s) * O * nr, tile, nr,
-                                     nr, tap > 0)
+            if direct:
+                microkernel_indirect(O, a_rows, taps, tap_off, b_pack + s * taps * O * nr,
+                                     dx + pos_out[k] + s * nr, ldc, rows, width)
+                continue
+            microkernel_indirect(O, a_rows, taps, tap_off, b_pack + s * taps * O * nr, tile, nr,
+                                 MR, nr)
             for r in range(rows):  # channels-last: each row of the tile is contiguous in dx
                 dst = dx + pos_out[k + r] + s * nr
                 for j in range(width):
@@ -777,8 +793,11 @@ cdef void indirect_conv(const floating *g_cl, Py_ssize_t O, const Py_ssize_t *po
     The input g_cl is channels-last with a zero border, (N, Hg, Wg, O): the O values one tap of
     one output position reads are contiguous, so the micro-kernel reads each of its MR rows
     in place from its own address (a table of row pointers: "indirect" GEMM) instead of
-    gathering them into a packed panel. b_pack holds the taps, per tap per NR-sliver of the
-    output channels c, as O x NR slivers. The result's rows are positions and its columns
+    gathering them into a packed panel. b_pack holds the taps, per NR-sliver of the output
+    channels c, per tap, as O x NR blocks: a sliver's taps follow each other, and the
+    micro-kernel sums over all of them with the tile in registers. (Measured on the DCGAN's
+    64 -> 128 layer, one thread, three interleaved runs: one call per tap, loading and storing
+    the tile each time, 4.34-4.73 ms; all taps in one call, 4.14-4.18 ms.) The result's rows are positions and its columns
     channels, so it is written channels-last, one contiguous row per position; the caller
     transposes it back once at the end. The tasks are runs of `per_task` positions, a multiple
     of MR. Used for conv2d (taps = the kernel's kH*kW, positions = the output pixels) and for
@@ -1161,7 +1180,7 @@ def _phase_positions(geometry, phase, g_padding):
 
 def _tap_slivers(taps, nr):
     """taps (T1, T2, K, C): the weights of each tap, K summed over, C output channels, as
-    indirect_conv reads them: per tap, per NR-sliver of c, a K x NR sliver (c zero-padded to
+    indirect_conv reads them: per NR-sliver of c, per tap, a K x NR block (c zero-padded to
     whole slivers), 64-byte aligned."""
     T1, T2, K, C = taps.shape
     slivers = -(-C // nr)
@@ -1169,7 +1188,7 @@ def _tap_slivers(taps, nr):
         padded = np.zeros((T1, T2, K, slivers * nr), dtype=taps.dtype)
         padded[..., :C] = taps
         taps = padded
-    return _aligned(taps.reshape(T1 * T2, K, slivers, nr).transpose(0, 2, 1, 3))
+    return _aligned(taps.reshape(T1 * T2, K, slivers, nr).transpose(2, 0, 1, 3))
 
 
 def _aligned(array):

@@ -109,7 +109,10 @@ static inline void tinygan_aligned_free(void *aligned)
  *                (tinygan_microkernel_rows_*): MR rows of a row-major matrix, a[r] = a_first +
  *                r * lda, a_cs = 1 (gemm.pyx, macro_kernel_in_place, says when that pays).
  *                Indirect (tinygan_microkernel_indirect_*): MR rows anywhere, a_cs = 1
- *                (conv.pyx's indirect GEMMs).
+ *                (conv.pyx's indirect GEMMs), and a sum over `taps` blocks of kc steps:
+ *                block t reads A[r, p] = a[r][tap_off[t] + p] and B's t-th block of kc rows
+ *                (a convolution's kernel taps; the tile stays in registers through all of
+ *                them). The other entry points have one tap at offset 0.
  *      B:        kc steps of NR values. Packed: b_sliver[p*NR + j] = B[p, j], 64-byte aligned.
  *                Rows anywhere (tinygan_microkernel_b_rows_*, with a packed A): B[p, j] =
  *                b_rows[p][j], NR values each, no alignment promised (conv.pyx's weight
@@ -130,8 +133,9 @@ typedef float vf32 __attribute__((vector_size(TINYGAN_SIMD_BYTES)));
 typedef double vf64 __attribute__((vector_size(TINYGAN_SIMD_BYTES)));
 
 static inline __attribute__((always_inline)) void tinygan_tile_f32(
-    ptrdiff_t kc, const float *const *a, ptrdiff_t a_cs, const float *b_sliver,
-    const float *const *b_rows, float *c_tile, ptrdiff_t ldc, int rows, int cols, int accumulate)
+    ptrdiff_t kc, const float *const *a, ptrdiff_t a_cs, ptrdiff_t taps, const ptrdiff_t *tap_off,
+    const float *b_sliver, const float *const *b_rows, float *c_tile, ptrdiff_t ldc, int rows,
+    int cols, int accumulate)
 {
     enum { MR = TINYGAN_MR, NV = TINYGAN_NR_VECTORS, VLEN = TINYGAN_VLEN_F32 };
     /* The accumulators: MR x NV vector registers. gcc keeps this small array entirely in
@@ -145,11 +149,15 @@ static inline __attribute__((always_inline)) void tinygan_tile_f32(
         }
     }
 
-    /* The hot loop: one rank-1 update of the register tile per step p. */
+    /* The hot loop: one rank-1 update of the register tile per step p (per tap t: see
+     * above; one tap, at offset 0, but for the indirect GEMM of a convolution). */
+    for (ptrdiff_t t = 0; t < taps; t++) {
+    const ptrdiff_t off = tap_off == NULL ? 0 : tap_off[t];
     for (ptrdiff_t p = 0; p < kc; p++) {
+        const ptrdiff_t step = t * kc + p; /* B's row */
         vf32 b[NV];
         if (b_rows == NULL) { /* the packed sliver: aligned loads */
-            const vf32 *b_row = (const vf32 *)(b_sliver + p * NV * VLEN);
+            const vf32 *b_row = (const vf32 *)(b_sliver + step * NV * VLEN);
 #pragma GCC unroll 8
             for (int v = 0; v < NV; v++) {
                 b[v] = b_row[v];
@@ -157,7 +165,7 @@ static inline __attribute__((always_inline)) void tinygan_tile_f32(
         } else { /* row p wherever it lies: unaligned loads */
 #pragma GCC unroll 8
             for (int v = 0; v < NV; v++) {
-                memcpy(&b[v], b_rows[p] + v * VLEN, sizeof b[v]);
+                memcpy(&b[v], b_rows[step] + v * VLEN, sizeof b[v]);
             }
         }
 #pragma GCC unroll 8
@@ -166,12 +174,13 @@ static inline __attribute__((always_inline)) void tinygan_tile_f32(
              * as `(vf32){0} + a`, which C must compute as an addition: -0.0 + 0 is +0.0) the
              * compiler reads A[r, p] straight from memory into the FMA ({1to16} broadcast
              * operand): no separate add and shuffle instructions competing with the FMAs. */
-            const float a_value = a[r][p * a_cs];
+            const float a_value = a[r][off + p * a_cs];
 #pragma GCC unroll 8
             for (int v = 0; v < NV; v++) {
                 acc[r][v] += a_value * b[v]; /* one FMA instruction */
             }
         }
+    }
     }
 
     if (rows == MR && cols == NV * VLEN) {
@@ -208,8 +217,9 @@ static inline __attribute__((always_inline)) void tinygan_tile_f32(
 
 /* The same tile for float64: identical code with `double` and vf64 (half as many lanes). */
 static inline __attribute__((always_inline)) void tinygan_tile_f64(
-    ptrdiff_t kc, const double *const *a, ptrdiff_t a_cs, const double *b_sliver,
-    const double *const *b_rows, double *c_tile, ptrdiff_t ldc, int rows, int cols, int accumulate)
+    ptrdiff_t kc, const double *const *a, ptrdiff_t a_cs, ptrdiff_t taps, const ptrdiff_t *tap_off,
+    const double *b_sliver, const double *const *b_rows, double *c_tile, ptrdiff_t ldc, int rows,
+    int cols, int accumulate)
 {
     enum { MR = TINYGAN_MR, NV = TINYGAN_NR_VECTORS, VLEN = TINYGAN_VLEN_F64 };
     vf64 acc[MR][NV];
@@ -221,10 +231,13 @@ static inline __attribute__((always_inline)) void tinygan_tile_f64(
         }
     }
 
+    for (ptrdiff_t t = 0; t < taps; t++) {
+    const ptrdiff_t off = tap_off == NULL ? 0 : tap_off[t];
     for (ptrdiff_t p = 0; p < kc; p++) {
+        const ptrdiff_t step = t * kc + p;
         vf64 b[NV];
         if (b_rows == NULL) {
-            const vf64 *b_row = (const vf64 *)(b_sliver + p * NV * VLEN);
+            const vf64 *b_row = (const vf64 *)(b_sliver + step * NV * VLEN);
 #pragma GCC unroll 8
             for (int v = 0; v < NV; v++) {
                 b[v] = b_row[v];
@@ -232,17 +245,18 @@ static inline __attribute__((always_inline)) void tinygan_tile_f64(
         } else {
 #pragma GCC unroll 8
             for (int v = 0; v < NV; v++) {
-                memcpy(&b[v], b_rows[p] + v * VLEN, sizeof b[v]);
+                memcpy(&b[v], b_rows[step] + v * VLEN, sizeof b[v]);
             }
         }
 #pragma GCC unroll 8
         for (int r = 0; r < MR; r++) {
-            const double a_value = a[r][p * a_cs];
+            const double a_value = a[r][off + p * a_cs];
 #pragma GCC unroll 8
             for (int v = 0; v < NV; v++) {
                 acc[r][v] += a_value * b[v];
             }
         }
+    }
     }
 
     if (rows == MR && cols == NV * VLEN) {
@@ -275,16 +289,21 @@ static inline __attribute__((always_inline)) void tinygan_tile_f64(
 #else /* not GCC or clang: the same tile, as plain scalar C */
 
 #define TINYGAN_DEFINE_SCALAR_TILE(NAME, REAL, NR)                                            \
-    static void NAME(ptrdiff_t kc, const REAL *const *a, ptrdiff_t a_cs,                      \
-                     const REAL *b_sliver, const REAL *const *b_rows, REAL *c_tile,           \
-                     ptrdiff_t ldc, int rows, int cols, int accumulate)                       \
+    static void NAME(ptrdiff_t kc, const REAL *const *a, ptrdiff_t a_cs, ptrdiff_t taps,      \
+                     const ptrdiff_t *tap_off, const REAL *b_sliver,                          \
+                     const REAL *const *b_rows, REAL *c_tile, ptrdiff_t ldc, int rows,        \
+                     int cols, int accumulate)                                                \
     {                                                                                         \
         REAL acc[TINYGAN_MR][NR] = {{0}};                                                     \
-        for (ptrdiff_t p = 0; p < kc; p++) {                                                  \
-            const REAL *b_row = b_rows == NULL ? b_sliver + p * NR : b_rows[p];               \
-            for (int r = 0; r < TINYGAN_MR; r++) {                                            \
-                for (int j = 0; j < NR; j++) {                                                \
-                    acc[r][j] += a[r][p * a_cs] * b_row[j];                                   \
+        for (ptrdiff_t t = 0; t < taps; t++) {                                                \
+            ptrdiff_t off = tap_off == NULL ? 0 : tap_off[t];                                 \
+            for (ptrdiff_t p = 0; p < kc; p++) {                                              \
+                ptrdiff_t step = t * kc + p;                                                  \
+                const REAL *b_row = b_rows == NULL ? b_sliver + step * NR : b_rows[step];     \
+                for (int r = 0; r < TINYGAN_MR; r++) {                                        \
+                    for (int j = 0; j < NR; j++) {                                            \
+                        acc[r][j] += a[r][off + p * a_cs] * b_row[j];                         \
+                    }                                                                         \
                 }                                                                             \
             }                                                                                 \
         }                                                                                     \
@@ -309,8 +328,8 @@ TINYGAN_DEFINE_SCALAR_TILE(tinygan_tile_f64, double, TINYGAN_NR_F64)
     {                                                                                           \
         const REAL *a[TINYGAN_MR];                                                              \
         for (int r = 0; r < TINYGAN_MR; r++) a[r] = a_sliver + r;                               \
-        tinygan_tile_##SUFFIX(kc, a, TINYGAN_MR, b_sliver, NULL, c_tile, ldc, rows, cols,        \
-                              accumulate);                                                      \
+        tinygan_tile_##SUFFIX(kc, a, TINYGAN_MR, 1, NULL, b_sliver, NULL, c_tile, ldc, rows,     \
+                              cols, accumulate);                                                \
     }                                                                                           \
     static inline void tinygan_microkernel_rows_##SUFFIX(ptrdiff_t kc, const REAL *a_first,     \
                                                          ptrdiff_t lda, const REAL *b_sliver,   \
@@ -319,17 +338,19 @@ TINYGAN_DEFINE_SCALAR_TILE(tinygan_tile_f64, double, TINYGAN_NR_F64)
     {                                                                                           \
         const REAL *a[TINYGAN_MR];                                                              \
         for (int r = 0; r < TINYGAN_MR; r++) a[r] = a_first + r * lda;                          \
-        tinygan_tile_##SUFFIX(kc, a, 1, b_sliver, NULL, c_tile, ldc, TINYGAN_MR, cols,           \
+        tinygan_tile_##SUFFIX(kc, a, 1, 1, NULL, b_sliver, NULL, c_tile, ldc, TINYGAN_MR, cols,  \
                               accumulate);                                                      \
     }                                                                                           \
     static inline void tinygan_microkernel_indirect_##SUFFIX(ptrdiff_t kc,                      \
                                                              const REAL *const *a_rows,         \
+                                                             ptrdiff_t taps,                    \
+                                                             const ptrdiff_t *tap_off,          \
                                                              const REAL *b_sliver,              \
                                                              REAL *c_tile, ptrdiff_t ldc,       \
-                                                             int cols, int accumulate)          \
+                                                             int rows, int cols)                \
     {                                                                                           \
-        tinygan_tile_##SUFFIX(kc, a_rows, 1, b_sliver, NULL, c_tile, ldc, TINYGAN_MR, cols,     \
-                              accumulate);                                                      \
+        tinygan_tile_##SUFFIX(kc, a_rows, 1, taps, tap_off, b_sliver, NULL, c_tile, ldc, rows,  \
+                              cols, 0);                                                         \
     }                                                                                           \
     static inline void tinygan_microkernel_b_rows_##SUFFIX(ptrdiff_t kc, const REAL *a_sliver,  \
                                                            const REAL *const *b_rows,           \
@@ -338,8 +359,8 @@ TINYGAN_DEFINE_SCALAR_TILE(tinygan_tile_f64, double, TINYGAN_NR_F64)
     {                                                                                           \
         const REAL *a[TINYGAN_MR];                                                              \
         for (int r = 0; r < TINYGAN_MR; r++) a[r] = a_sliver + r;                               \
-        tinygan_tile_##SUFFIX(kc, a, TINYGAN_MR, NULL, b_rows, c_tile, ldc, TINYGAN_MR, cols,   \
-                              accumulate);                                                      \
+        tinygan_tile_##SUFFIX(kc, a, TINYGAN_MR, 1, NULL, NULL, b_rows, c_tile, ldc, TINYGAN_MR, \
+                              cols, accumulate);                                                \
     }
 TINYGAN_DEFINE_MICROKERNELS(f32, float)
 TINYGAN_DEFINE_MICROKERNELS(f64, double)
