@@ -47,7 +47,7 @@ import numpy as np
 
 cimport numpy as cnp
 from cython.parallel cimport prange, threadid
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 
 from .gemm_blocking import machine_block_sizes
 from .gemm_checks import check_gemm_args
@@ -272,7 +272,10 @@ cdef void pack_a_sliver(const real *a, Matrix op_a, Py_ssize_t rows, Py_ssize_t 
             src = a + r * op_a.row_stride
             for p in range(kc):
                 sliver[p * MR + r] = src[p]
-    else:  # each column is contiguous (a transposed A), or neither: walk column by column
+    elif op_a.row_stride == 1 and rows == MR:  # each column is contiguous (a transposed A):
+        for p in range(kc):                      # MR values in a row, a fixed-size copy
+            memcpy(&sliver[p * MR], a + p * op_a.col_stride, MR * sizeof(real))
+    else:  # neither, or a last sliver of a transposed A: walk column by column
         for p in range(kc):
             src = a + p * op_a.col_stride
             for r in range(rows):
