@@ -22,7 +22,7 @@ from cython cimport floating
 from .elementwise_checks import (check_bias_add, check_bias_grad, check_leaky_relu,
                                  check_leaky_relu_backward)
 from .gemm import get_num_threads as _gemm_threads
-from .reductions cimport row_sum
+from .reductions cimport PREFETCH_ROWS, prefetch_row, row_sum
 
 # NOT tuned: an estimate of where a second thread starts to pay on an idle machine. On a busy
 # one it may never pay: on the loaded 2-core test machine (load average ~10) the batch-norm
@@ -138,7 +138,11 @@ def _bias_grad(const floating[:, :, ::1] g, floating[::1] out, double[::1] acc):
         return
     for c in prange(C, nogil=True, schedule="static", num_threads=threads):
         total = 0
+        for n in range(min(N, PREFETCH_ROWS)):
+            prefetch_row(&g[n, c, 0], S)
         for n in range(N):
+            if n + PREFETCH_ROWS < N:  # each row in its own page (see prefetch_row)
+                prefetch_row(&g[n + PREFETCH_ROWS, c, 0], S)
             total = total + row_sum(&g[n, c, 0], S)
         out[c] = <floating>total
 

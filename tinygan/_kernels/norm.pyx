@@ -22,41 +22,12 @@ from cython.parallel cimport prange
 from cython cimport floating
 from libc.math cimport sqrt
 
-from .reductions cimport row_centered_dot, row_centered_squares, row_sum
+from .reductions cimport (PREFETCH_ROWS, prefetch_row, row_centered_dot, row_centered_squares,
+                         row_sum)
 
 from .gemm import get_num_threads as _gemm_threads
 
 
-cdef extern from *:
-    """
-    #if defined(__GNUC__) || defined(__clang__)
-    #define TINYGAN_PREFETCH(address) __builtin_prefetch((address), 0, 3)
-    #else
-    #define TINYGAN_PREFETCH(address) ((void)(address))
-    #endif
-    """
-    void prefetch "TINYGAN_PREFETCH"(const void *address) noexcept nogil
-
-
-# How many rows (images) ahead the channel loops ask for their data (prefetch_row, below).
-cdef Py_ssize_t PREFETCH_ROWS = 4
-
-
-cdef inline void prefetch_row(const floating *row, Py_ssize_t S) noexcept nogil:
-    """Ask the cache for the S values at row, one request per 64-byte line.
-
-    A channel's values are N rows of S (one per image), each in a different page, C * S
-    values apart: the hardware prefetcher, which follows streams within a page, does not see
-    the next row coming, and each row's first lines would be a wait for main memory. Asking
-    PREFETCH_ROWS rows ahead keeps several rows on their way at once. Measured with the caches
-    flushed before each call (as in a training step: the activation was written long before),
-    one thread, medians of 30, two runs: 64 x 128 x 7 x 7 float32, backward 0.56-0.68 -> 0.40-0.48
-    ms, forward 0.36-0.55 -> 0.30-0.35 ms; 64 x 64 x 14 x 14, backward 0.87-0.91 -> 0.71-0.76 ms,
-    forward 0.56-0.60 -> 0.47-0.50 ms. (2 rows ahead did less; 8 no better than 4.)"""
-    cdef Py_ssize_t offset
-    cdef const char *start = <const char *>row
-    for offset in range(0, S * sizeof(floating), 64):
-        prefetch(start + offset)
 from .norm_checks import check_affine, check_backward, check_train
 
 # NOT tuned: an estimate of where a second thread starts to pay on an idle machine. On a busy
