@@ -176,16 +176,6 @@ def test_indirect_and_implicit_conv2d_agree(case, dtype, threads):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shape", [(2, 14, 14, 64), (3, 5, 7, 33), (2, 17, 1, 16), (1, 4, 4, 1)])
-def test_channels_first_is_the_transpose(shape, dtype, threads):
-    """The blocked transpose (16 x 16 register blocks, scalar edges) moves every value."""
-    x_cl = np.random.default_rng(2).standard_normal(shape).astype(dtype)
-    x = np.empty((shape[0], shape[3], shape[1], shape[2]), dtype)
-    conv._channels_first(x_cl, x)
-    np.testing.assert_array_equal(x, x_cl.transpose(0, 3, 1, 2))
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape, border", [((2, 64, 14, 14), (1, 1, 1, 1)),
                                            ((3, 33, 5, 7), (2, 0, 1, 3)),
                                            ((2, 16, 17, 1), (0, 2, 0, 0)),
@@ -211,5 +201,3 @@ def test_pad_and_crop_refuse_shapes_that_do_not_fit():
         conv._crop_planes(np.ones((1, 1, 3, 3)), np.zeros((1, 1, 4, 4)))
     with pytest.raises(ValueError, match="channels_last_padded"):
         conv._channels_last_padded(np.ones((1, 2, 3, 3)), np.zeros((1, 4, 4, 2)), 2, 0)
-    with pytest.raises(ValueError, match="channels_first"):
-        conv._channels_first(np.ones((1, 3, 3, 2)), np.zeros((1, 3, 3, 3)))

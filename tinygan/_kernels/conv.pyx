@@ -31,14 +31,16 @@ the image, so ``cols`` never exists:
   INDIRECT_MIN_CHANNELS or more, as an indirect GEMM: see the input gradient below);
 - conv2d_grad_weight: ``g_rows @ cols.T`` (or its transpose when cols has few rows), the same
   (or, for an input of INDIRECT_MIN_CHANNELS or more, tap by tap, with x channels-last: the
-  rows of each tap's operand are then contiguous and are copied, not gathered);
+  rows of each tap's operand are then contiguous and are read in place or copied, not
+  gathered);
 - conv2d_grad_input: either as ``sH*sW`` small stride-1 convolutions of g, one per class of
   input pixels (the "phases": every input pixel written once), or, for inputs with few
   channels, ``w.T @ g_rows`` with each micro-tile added onto dx the moment it is computed
   (col2im folded into the product). The phases go one step further than packing from the
   image: with g stored channels-last, the O values one tap of one output position needs are
   contiguous, so the micro-kernel reads them where they lie, each of its MR rows through its
-  own pointer (an *indirect* GEMM), and nothing is gathered at all.
+  own pointer (an *indirect* GEMM), and nothing is gathered at all. Its result comes out
+  channels-last, a few images at a time, and is transposed back while still in cache.
 
 im2col and col2im run in parallel (OpenMP) over (image n, channel c) pairs. Pair (n, c) owns
 the rows (c, p, q) of ``cols`` in the columns of image n, and the plane dx[n, c] of the input
@@ -746,11 +748,12 @@ cdef void implicit_conv_grad_weight_rows(const floating *x, const Windows *v, co
 cdef void indirect_tiles(const floating *g_cl, Py_ssize_t O, const Py_ssize_t *pos_in,
                          const Py_ssize_t *pos_out, Py_ssize_t k0, Py_ssize_t k1,
                          const Py_ssize_t *tap_off, Py_ssize_t taps, const floating *b_pack,
-                         Py_ssize_t C, floating *dx) noexcept nogil:
+                         Py_ssize_t C, floating *dx, Py_ssize_t out_shift) noexcept nogil:
     """indirect_conv for the positions k0 <= k < k1: MR positions at a time, each sliver of NR
-    output channels one micro-kernel call over all the taps. The tile goes straight into dx
-    when its positions' rows there are evenly spaced (a row stride: always in conv2d, along
-    an image row in a phase); else through a scratch tile, row by row."""
+    output channels one micro-kernel call over all the taps. Position k's row of C values
+    goes to dx + pos_out[k] - out_shift. The tile goes straight there when its positions'
+    rows are evenly spaced (a row stride: always in conv2d, along an image row in a phase);
+    else through a scratch tile, row by row."""
     cdef Py_ssize_t nr = tile_cols(dx)
     cdef Py_ssize_t slivers = ceil_div(C, nr)
     cdef Py_ssize_t k, rows, r, s, width, j, ldc
@@ -772,44 +775,77 @@ cdef void indirect_tiles(const floating *g_cl, Py_ssize_t O, const Py_ssize_t *p
             width = min(nr, C - s * nr)
             if direct:
                 microkernel_indirect(O, a_rows, taps, tap_off, b_pack + s * taps * O * nr,
-                                     dx + pos_out[k] + s * nr, ldc, rows, width)
+                                     dx + pos_out[k] - out_shift + s * nr, ldc, rows, width)
                 continue
             microkernel_indirect(O, a_rows, taps, tap_off, b_pack + s * taps * O * nr, tile, nr,
                                  MR, nr)
             for r in range(rows):  # channels-last: each row of the tile is contiguous in dx
-                dst = dx + pos_out[k + r] + s * nr
+                dst = dx + pos_out[k + r] - out_shift + s * nr
                 for j in range(width):
                     dst[j] = tile[r * nr + j]
         k += MR
 
 
-cdef void indirect_conv(const floating *g_cl, Py_ssize_t O, const Py_ssize_t *pos_in,
-                        const Py_ssize_t *pos_out, Py_ssize_t positions,
-                        const Py_ssize_t *tap_off, Py_ssize_t taps, const floating *b_pack,
-                        Py_ssize_t C, floating *dx, Py_ssize_t per_task,
-                        int threads) noexcept nogil:
-    """dx_flat[pos_out[k] + c] = sum_{tap, o} g_cl[pos_in[k] + tap_off[tap] + o] * w_tap[o, c]:
-    a convolution as an *indirect* GEMM, with no packing of its input at all.
+cdef struct Phase:
+    # One sum of indirect_conv (below): its address tables, its taps' packed weights, and how
+    # many of its positions each image has (the tables go image by image).
+    const Py_ssize_t *pos_in
+    const Py_ssize_t *pos_out
+    const Py_ssize_t *tap_off
+    Py_ssize_t taps
+    const void *b_pack
+    Py_ssize_t per_image
+
+
+cdef void indirect_conv(const floating *g_cl, Py_ssize_t O, const Phase *phases,
+                        Py_ssize_t n_phases, Py_ssize_t N, Py_ssize_t L, Py_ssize_t C,
+                        bint zero_first, floating *dx, Py_ssize_t chunk, int threads,
+                        floating *workspace, Py_ssize_t per_thread) noexcept nogil:
+    """dx[n, c, l] = sum over the phases' positions k of image n that write pixel l, of
+    sum_{tap, o} g_cl[pos_in[k] + tap_off[tap] + o] * w_tap[o, c]: a convolution as an
+    *indirect* GEMM, with no packing of its input at all, and its output channels-first.
 
     The input g_cl is channels-last with a zero border, (N, Hg, Wg, O): the O values one tap of
     one output position reads are contiguous, so the micro-kernel reads each of its MR rows
     in place from its own address (a table of row pointers: "indirect" GEMM) instead of
-    gathering them into a packed panel. b_pack holds the taps, per NR-sliver of the output
-    channels c, per tap, as O x NR blocks: a sliver's taps follow each other, and the
-    micro-kernel sums over all of them with the tile in registers. (Measured on the DCGAN's
-    64 -> 128 layer, one thread, three interleaved runs: one call per tap, loading and storing
-    the tile each time, 4.34-4.73 ms; all taps in one call, 4.14-4.18 ms.) The result's rows are positions and its columns
-    channels, so it is written channels-last, one contiguous row per position; the caller
-    transposes it back once at the end. The tasks are runs of `per_task` positions, a multiple
-    of MR. Used for conv2d (taps = the kernel's kH*kW, positions = the output pixels) and for
-    each phase of conv2d_grad_input (below).
+    gathering them into a packed panel. Each phase's b_pack holds its taps, per NR-sliver of
+    the output channels c, per tap, as O x NR blocks: a sliver's taps follow each other, and
+    the micro-kernel sums over all of them with the tile in registers. (Measured on the
+    DCGAN's 64 -> 128 layer, one thread, three interleaved runs: one call per tap, loading
+    and storing the tile each time, 4.34-4.73 ms; all taps in one call, 4.14-4.18 ms.)
+
+    The GEMM's rows are positions and its columns channels, so it writes channels-last, one
+    contiguous row per position. So each task takes `chunk` whole images: it computes their
+    output channels-last into its own scratch (pos_out[k] counts from image 0: shifted to
+    the chunk's first image), small enough to stay in the core's cache, then transposes it into
+    dx's channels-first planes. (Measured on the 64 -> 128 layer's input gradient, three
+    interleaved runs: 5.31-5.35 ms on one thread and 2.91-3.59 ms on two when the whole
+    channels-last output was transposed at the end; 4.99-5.27 and 2.76-3.03 ms by chunks.)
+
+    Used for conv2d (one phase: taps = the kernel's kH*kW, positions = the output pixels) and
+    for conv2d_grad_input (one phase per stride class, below); zero_first when the phases do
+    not cover every pixel.
     """
-    cdef Py_ssize_t task, k0
-    for task in prange(ceil_div(positions, per_task), nogil=True, schedule="dynamic",
+    cdef Py_ssize_t task, n0, n1, n, p
+    cdef floating *scratch
+    cdef Py_ssize_t *at
+    for task in prange(ceil_div(N, chunk), nogil=True, schedule="dynamic",
                        num_threads=threads):
-        k0 = task * per_task
-        indirect_tiles(g_cl, O, pos_in, pos_out, k0, min(k0 + per_task, positions), tap_off,
-                       taps, b_pack, C, dx)
+        scratch = workspace + threadid() * per_thread
+        at = <Py_ssize_t *>(scratch + round_up(chunk * L * C, 16))  # C row starts
+        n0 = task * chunk
+        n1 = min(N, n0 + chunk)
+        if zero_first:
+            memset(scratch, 0, (n1 - n0) * L * C * sizeof(floating))
+        for p in range(n_phases):
+            indirect_tiles(g_cl, O, phases[p].pos_in, phases[p].pos_out,
+                           n0 * phases[p].per_image, n1 * phases[p].per_image,
+                           phases[p].tap_off, phases[p].taps,
+                           <const floating *>phases[p].b_pack, C, scratch, n0 * L * C)
+        for p in range(C):
+            at[p] = p * L
+        for n in range(n0, n1):  # (L, C) -> (C, L), from the cache
+            transpose(scratch + (n - n0) * L * C, C, dx + n * C * L, at, L, C)
 
 
 cdef void indirect_grad_weight(const floating *x_cl, Py_ssize_t C, const Py_ssize_t *pos_in,
@@ -912,39 +948,12 @@ def _channels_last_padded(const floating[:, :, :, ::1] g, floating[:, :, :, ::1]
             transpose(&g[n, 0, 0, 0], H * W, image, &at[0], O, H * W)
 
 
-def _channels_first(const floating[:, :, :, ::1] x_cl, floating[:, :, :, ::1] x):
-    """x[n, c, h, w] = x_cl[n, h, w, c]."""
-    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
-    cdef Py_ssize_t n, L = H * W
-    cdef int threads = _gemm_threads()
-    if x_cl.shape[0] != N or x_cl.shape[1] != H or x_cl.shape[2] != W or x_cl.shape[3] != C:
-        raise ValueError(f"channels_first: {tuple(x_cl.shape)[:4]} is not the channels-last "
-                         f"layout of {tuple(x.shape)[:4]}")
-    if N * C * L == 0:
-        return
-    cdef const Py_ssize_t[::1] at = _index_tables(np.arange(C) * L)[0]
-    # per image, (H*W, C) -> (C, H*W): a blocked transpose (conv_pack.h). Measured on the
-    # phases' output, 64 x 196 x 64 floats, one thread: 0.73 ms element by element along
-    # (n, c), 0.60 ms in runs of 16 channels, 0.40 ms in 16 x 16 register blocks (about the
-    # memory's speed: 3.2 MB read, 3.2 MB written).
-    for n in prange(N, nogil=True, schedule="static", num_threads=threads):
-        transpose(&x_cl[n, 0, 0, 0], C, &x[n, 0, 0, 0], &at[0], L, C)
-
-
 def _to_channels_last(x, top, bottom, left, right):
     """x (N, C, H, W) as a new (N, top + H + bottom, left + W + right, C) array, zero border."""
     N, C, H, W = x.shape
     x_cl = _aligned_empty((N, top + H + bottom, left + W + right, C), x.dtype)
     _channels_last_padded(x, x_cl, top, left)
     return x_cl
-
-
-def _to_channels_first(x_cl):
-    """x_cl (N, H, W, C) as a new (N, C, H, W) array."""
-    N, H, W, C = x_cl.shape
-    x = np.empty((N, C, H, W), x_cl.dtype)
-    _channels_first(x_cl, x)
-    return x
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1216,35 +1225,76 @@ def _aligned_empty(shape, dtype):
     return buffer[start:start + size].reshape(shape)
 
 
-def _run_indirect_conv(x_cl, tables, taps, y_cl):
-    """indirect_conv: y_cl_flat[pos_out[k] + c] = sum_{tap, o} x_cl_flat[pos_in[k] +
-    tap_off[tap] + o] * taps[tap, o, c], with tables = (pos_in, pos_out, tap_off), taps (T1, T2,
-    K, C) and x_cl, y_cl channels-last (K = x_cl's channels, C = y_cl's)."""
-    cdef const Py_ssize_t[::1] pos_in = tables[0], pos_out = tables[1], tap_off = tables[2]
-    cdef Py_ssize_t K = x_cl.shape[3], C = y_cl.shape[3], positions = len(tables[0])
-    cdef Py_ssize_t n_taps = len(tables[2])
-    if taps.shape[2] != K or taps.shape[3] != C or taps.shape[0] * taps.shape[1] != n_taps:
-        raise ValueError(f"indirect conv: taps {taps.shape} do not match {K} -> {C} channels "
-                         f"and {n_taps} taps")
-    cdef int threads = _gemm_threads()
+# indirect_conv's tasks compute this many bytes of output (whole images) in their scratch, at
+# most, before transposing it: well inside a core's L2 cache (512 KiB to 2 MiB on the CPUs this
+# course meets), so the transpose reads it from there and not from memory.
+INDIRECT_CHUNK_BYTES = 256 * 1024
+
+
+def _run_indirect_conv(x_cl, phases, out):
+    """indirect_conv: out[n, c] (channels-first, (N, C, H, W), C-contiguous) = for each phase
+    (tables, taps) in phases, sum_{tap, o} x_cl_flat[pos_in[k] + tap_off[tap] + o] * taps[tap,
+    o, c] at the pixel pos_out[k] of image n, with tables = (pos_in, pos_out, tap_off) (pos_out
+    counting channels-last values from image 0), taps (T1, T2, K, C) and x_cl channels-last
+    (K = x_cl's channels). Pixels no phase writes are 0 when the phases do not cover them all
+    (then fewer positions than pixels)."""
+    cdef Py_ssize_t K = x_cl.shape[3], N = out.shape[0], C = out.shape[1]
+    cdef Py_ssize_t L = out.shape[2] * out.shape[3], n_phases = len(phases), p
     cdef Py_ssize_t nr = NR_F32 if x_cl.dtype == np.float32 else NR_F64
-    # a whole number of MR-row tiles per task, about 4 tasks per thread (dynamic schedule)
-    cdef Py_ssize_t per_task = round_up(max(1, ceil_div(positions, 4 * threads)), MR)
-    packed = _tap_slivers(taps, nr)
-    cdef const float[:, :, :, ::1] x32, b32
-    cdef const double[:, :, :, ::1] x64, b64
-    cdef float[:, :, :, ::1] y32
-    cdef double[:, :, :, ::1] y64
+    cdef Py_ssize_t itemsize = x_cl.itemsize
+    keep = []  # the tables and packed taps the kernel reads, alive until it returns
+    cdef Phase *ph = <Phase *>aligned_malloc(max(n_phases, 1) * sizeof(Phase))
+    if ph == NULL:
+        raise MemoryError("indirect conv: could not allocate the phase table")
+    try:
+        covered = 0
+        for p, (tables, taps) in enumerate(phases):
+            n_taps = len(tables[2])
+            if taps.shape[2] != K or taps.shape[3] != C or taps.shape[0] * taps.shape[1] != n_taps:
+                raise ValueError(f"indirect conv: taps {taps.shape} do not match {K} -> {C} "
+                                 f"channels and {n_taps} taps")
+            packed = _tap_slivers(taps, nr)
+            keep.append(packed)
+            ph[p].pos_in = <const Py_ssize_t *><size_t>tables[0].ctypes.data
+            ph[p].pos_out = <const Py_ssize_t *><size_t>tables[1].ctypes.data
+            ph[p].tap_off = <const Py_ssize_t *><size_t>tables[2].ctypes.data
+            ph[p].taps = n_taps
+            ph[p].b_pack = <const void *><size_t>packed.ctypes.data
+            ph[p].per_image = len(tables[0]) // N
+            covered += len(tables[0])
+        threads = _gemm_threads()
+        # whole images per task, at most INDIRECT_CHUNK_BYTES of output, about 4 tasks a thread
+        chunk = max(1, min(INDIRECT_CHUNK_BYTES // max(1, L * C * itemsize),
+                           ceil_div(N, 4 * threads)))
+        threads = min(threads, ceil_div(N, chunk))
+        # each thread: its chunk's output, then C row starts (as many bytes as C float64s)
+        per_thread = round_up(chunk * L * C, 16) + round_up(C * (8 // itemsize), 16)
+        work = _Workspace(per_thread * threads, itemsize)
+        _indirect_conv_call(x_cl, ph, n_phases, N, L, C, covered < N * L, out, chunk, threads,
+                            work, per_thread)
+    finally:
+        aligned_free(ph)
+
+
+cdef _indirect_conv_call(x_cl, const Phase *ph, Py_ssize_t n_phases, Py_ssize_t N,
+                         Py_ssize_t L, Py_ssize_t C, bint zero_first, out, Py_ssize_t chunk,
+                         int threads, _Workspace work, Py_ssize_t per_thread):
+    """indirect_conv on x_cl's dtype, the GIL released."""
+    cdef const float[:, :, :, ::1] x32
+    cdef const double[:, :, :, ::1] x64
+    cdef float[:, :, :, ::1] o32
+    cdef double[:, :, :, ::1] o64
+    cdef Py_ssize_t K = x_cl.shape[3]
     if x_cl.dtype == np.float32:
-        x32, b32, y32 = x_cl, packed, y_cl
+        x32, o32 = x_cl, out
         with nogil:
-            indirect_conv(&x32[0, 0, 0, 0], K, &pos_in[0], &pos_out[0], positions, &tap_off[0],
-                          n_taps, &b32[0, 0, 0, 0], C, &y32[0, 0, 0, 0], per_task, threads)
+            indirect_conv(&x32[0, 0, 0, 0], K, ph, n_phases, N, L, C, zero_first,
+                          &o32[0, 0, 0, 0], chunk, threads, <float *>work.data, per_thread)
     else:
-        x64, b64, y64 = x_cl, packed, y_cl
+        x64, o64 = x_cl, out
         with nogil:
-            indirect_conv(&x64[0, 0, 0, 0], K, &pos_in[0], &pos_out[0], positions, &tap_off[0],
-                          n_taps, &b64[0, 0, 0, 0], C, &y64[0, 0, 0, 0], per_task, threads)
+            indirect_conv(&x64[0, 0, 0, 0], K, ph, n_phases, N, L, C, zero_first,
+                          &o64[0, 0, 0, 0], chunk, threads, <double *>work.data, per_thread)
 
 
 def _phase_conv2d_grad_input(grad_out, weight, g):
@@ -1254,18 +1304,17 @@ def _phase_conv2d_grad_input(grad_out, weight, g):
     g_padding, phases = _phase_plan(g)
     top, bottom, left, right = g_padding
     g_cl = _to_channels_last(grad_out, top, bottom, left, right)
-    empty = any(Tp * Tq == 0 for *_, Tp, Tq in phases) or len(phases) < sH * sW
-    dx = _aligned_empty((g.batch, H, W, g.in_channels), grad_out.dtype)
-    if empty:
-        dx.fill(0)
+    sums = []
     for phase in phases:
         h0, w0, p0, q0, Ha, Wa, e_h, e_w, Tp, Tq = phase
         if Tp * Tq == 0 or Ha * Wa == 0:
-            continue
+            continue  # no taps: these pixels' gradient is 0; no pixels: nothing to do
         # the phase's taps w[o, c, p0 + sH t, q0 + sW u], summed over o: (Tp, Tq, O, C_in)
         taps = weight[:, :, p0::sH, q0::sW].transpose(2, 3, 0, 1)
-        _run_indirect_conv(g_cl, _phase_positions(g, phase, g_padding), taps, dx)
-    return _to_channels_first(dx)
+        sums.append((_phase_positions(g, phase, g_padding), taps))
+    dx = np.empty((g.batch, g.in_channels, H, W), grad_out.dtype)
+    _run_indirect_conv(g_cl, sums, dx)
+    return dx
 
 
 @functools.lru_cache(maxsize=64)
@@ -1336,10 +1385,10 @@ def _indirect_conv2d(x, weight, g):
     """conv2d as one indirect GEMM over x channels-last (indirect_conv); arguments checked."""
     (pH, pW), (H_out, W_out) = g.padding, g.out_hw
     x_cl = _to_channels_last(x, pH, pH, pW, pW)
-    y_cl = _aligned_empty((g.batch, H_out, W_out, g.out_channels), x.dtype)
+    y = np.empty((g.batch, g.out_channels, H_out, W_out), x.dtype)
     # the taps w[o, c, p, q], summed over c: (kH, kW, C_in, C_out)
-    _run_indirect_conv(x_cl, _forward_positions(g), weight.transpose(2, 3, 1, 0), y_cl)
-    return _to_channels_first(y_cl)
+    _run_indirect_conv(x_cl, [(_forward_positions(g), weight.transpose(2, 3, 1, 0))], y)
+    return y
 
 
 
