@@ -62,6 +62,8 @@ from cython.parallel cimport prange, threadid
 from cython cimport floating
 from libc.string cimport memset
 
+from .transpose cimport transpose
+
 from .conv_checks import (check_col2im, check_conv2d, check_conv2d_grad_input,
                          check_conv2d_grad_weight, check_im2col)
 from .gemm import gemm as _gemm
@@ -371,14 +373,6 @@ cdef extern from "conv_pack.h" nogil:
                                          const Py_ssize_t *index, Py_ssize_t n)
 
 
-cdef extern from "transpose.h" nogil:
-    void transpose_f32 "tinygan_transpose_f32"(const float *src, Py_ssize_t src_rs, float *dst,
-                                               const Py_ssize_t *at, Py_ssize_t rows,
-                                               Py_ssize_t cols)
-    void transpose_f64 "tinygan_transpose_f64"(const double *src, Py_ssize_t src_rs,
-                                               double *dst, const Py_ssize_t *at,
-                                               Py_ssize_t rows, Py_ssize_t cols)
-
 
 cdef inline void gather(floating *dst, const floating *src, const Py_ssize_t *index,
                         Py_ssize_t n) noexcept nogil:
@@ -387,16 +381,6 @@ cdef inline void gather(floating *dst, const floating *src, const Py_ssize_t *in
         gather_f32(dst, src, index, n)
     else:
         gather_f64(dst, src, index, n)
-
-
-cdef inline void transpose(const floating *src, Py_ssize_t src_rs, floating *dst,
-                           const Py_ssize_t *at, Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
-    """dst[at[j] + i] = src[i * src_rs + j] for i < rows, j < cols (conv_pack.h): a transpose
-    whose destination rows start where the table at says."""
-    if floating is float:
-        transpose_f32(src, src_rs, dst, at, rows, cols)
-    else:
-        transpose_f64(src, src_rs, dst, at, rows, cols)
 
 
 cdef struct Windows:

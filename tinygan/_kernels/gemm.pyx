@@ -49,6 +49,8 @@ cimport numpy as cnp
 from cython.parallel cimport prange, threadid
 from libc.string cimport memcpy, memset
 
+from .transpose cimport transpose
+
 from .gemm_blocking import machine_block_sizes
 from .gemm_checks import check_gemm_args
 from .gemm_checks import describe as _describe
@@ -98,14 +100,6 @@ cdef extern from "gemm_microkernel.h" nogil:
         Py_ssize_t coef_rs, Py_ssize_t coef_cs, const double *src, Py_ssize_t src_rs,
         double *out, Py_ssize_t out_rs, Py_ssize_t out_cs)
 
-
-cdef extern from "transpose.h" nogil:
-    void transpose_f32 "tinygan_transpose_f32"(const float *src, Py_ssize_t src_rs, float *dst,
-                                               const Py_ssize_t *at, Py_ssize_t rows,
-                                               Py_ssize_t cols)
-    void transpose_f64 "tinygan_transpose_f64"(const double *src, Py_ssize_t src_rs,
-                                               double *dst, const Py_ssize_t *at,
-                                               Py_ssize_t rows, Py_ssize_t cols)
 
 # One source, two instantiations: every function below taking `real` is compiled once for float
 # and once for double.
@@ -699,7 +693,17 @@ def _split_along_k(a, b, transpose_a, transpose_b, k):
 
 
 # Bands of this many rows of C^T per task of _transposed (a whole number of 16-row blocks).
-TRANSPOSE_BAND = 256
+cdef Py_ssize_t TRANSPOSE_BAND = 256
+
+
+cdef void transpose_bands(const real *src, real *out, const Py_ssize_t *at, Py_ssize_t batch,
+                          Py_ssize_t n, Py_ssize_t m, Py_ssize_t band, int threads) noexcept nogil:
+    """out[b, j, i] = src[b, i, j] (i < n, j < m), in bands of `band` rows of src per task."""
+    cdef Py_ssize_t bands = ceil_div(n, band), task, b, r0
+    for task in prange(batch * bands, schedule="static", num_threads=threads):
+        b = task // bands
+        r0 = (task % bands) * band
+        transpose(src + (b * n + r0) * m, m, out + b * m * n + r0, at, min(band, n - r0), m)
 
 
 def _transposed(c_t):
@@ -715,31 +719,17 @@ def _transposed(c_t):
     cdef Py_ssize_t batch = src.shape[0], n = src.shape[1], m = src.shape[2]
     lead = shape[:len(shape) - 2]
     cdef cnp.ndarray out = np.empty((batch, m, n), dtype=c_t.dtype)
-    cdef Py_ssize_t bands = ceil_div(n, TRANSPOSE_BAND), band = TRANSPOSE_BAND
-    cdef Py_ssize_t task, b, r0
-    cdef int threads = <int>max(1, min(_num_threads, batch * bands,
+    cdef int threads = <int>max(1, min(_num_threads, batch * ceil_div(n, TRANSPOSE_BAND),
                                        2 * src.size // MIN_ELEMENTS_PER_THIN_THREAD))
     cdef const Py_ssize_t[::1] at = np.arange(m, dtype=np.intp) * n
-    cdef float *s32
-    cdef float *d32
-    cdef double *s64
-    cdef double *d64
     if src.size == 0:
-        return out.reshape(*lead, m, n)
-    if cnp.PyArray_ITEMSIZE(src) == 4:
-        s32, d32 = <float *>cnp.PyArray_DATA(src), <float *>cnp.PyArray_DATA(out)
-        for task in prange(batch * bands, nogil=True, schedule="static", num_threads=threads):
-            b = task // bands
-            r0 = (task % bands) * band
-            transpose_f32(s32 + (b * n + r0) * m, m, d32 + b * m * n + r0, &at[0],
-                          min(band, n - r0), m)
+        pass
+    elif cnp.PyArray_ITEMSIZE(src) == 4:
+        transpose_bands(<float *>cnp.PyArray_DATA(src), <float *>cnp.PyArray_DATA(out), &at[0],
+                        batch, n, m, TRANSPOSE_BAND, threads)
     else:
-        s64, d64 = <double *>cnp.PyArray_DATA(src), <double *>cnp.PyArray_DATA(out)
-        for task in prange(batch * bands, nogil=True, schedule="static", num_threads=threads):
-            b = task // bands
-            r0 = (task % bands) * band
-            transpose_f64(s64 + (b * n + r0) * m, m, d64 + b * m * n + r0, &at[0],
-                          min(band, n - r0), m)
+        transpose_bands(<double *>cnp.PyArray_DATA(src), <double *>cnp.PyArray_DATA(out),
+                        &at[0], batch, n, m, TRANSPOSE_BAND, threads)
     return out.reshape(*lead, m, n)
 
 
