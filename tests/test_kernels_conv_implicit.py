@@ -94,6 +94,7 @@ DCGAN_LIKE = [
     (1, 20, 7, 5, 6, (3, 3), (2, 1), (0, 1)),
     (2, 64, 8, 8, 8, (4, 4), (2, 2), (1, 1)),      # whole NR slivers of channels (float32):
     (1, 128, 4, 6, 6, (3, 3), (1, 1), (1, 1)),     # the weight gradient reads x's rows in place
+    (1, 40, 3, 5, 5, (3, 3), (1, 1), (1, 1)),      # float64: a whole sliver and a partial one
 ]
 
 

@@ -782,8 +782,8 @@ cdef struct Phase:
 
 cdef void indirect_conv(const floating *g_cl, Py_ssize_t O, const Phase *phases,
                         Py_ssize_t n_phases, Py_ssize_t N, Py_ssize_t L, Py_ssize_t C,
-                        bint zero_first, floating *dx, Py_ssize_t chunk, int threads,
-                        floating *workspace, Py_ssize_t per_thread) noexcept nogil:
+                        bint zero_first, floating *dx, const Py_ssize_t *at, Py_ssize_t chunk,
+                        int threads, floating *workspace, Py_ssize_t per_thread) noexcept nogil:
     """dx[n, c, l] = sum over the phases' positions k of image n that write pixel l, of
     sum_{tap, o} g_cl[pos_in[k] + tap_off[tap] + o] * w_tap[o, c]: a convolution as an
     *indirect* GEMM, with no packing of its input at all, and its output channels-first.
@@ -801,7 +801,7 @@ cdef void indirect_conv(const floating *g_cl, Py_ssize_t O, const Phase *phases,
     contiguous row per position. So each task takes `chunk` whole images: it computes their
     output channels-last into its own scratch (pos_out[k] counts from image 0: shifted to
     the chunk's first image), small enough to stay in the core's cache, then transposes it into
-    dx's channels-first planes. (Measured on the 64 -> 128 layer's input gradient, three
+    dx's channels-first planes (channel c's plane at at[c] = c * L). (Measured on the 64 -> 128 layer's input gradient, three
     interleaved runs: 5.31-5.35 ms on one thread and 2.91-3.59 ms on two when the whole
     channels-last output was transposed at the end; 4.99-5.27 and 2.76-3.03 ms by chunks.)
 
@@ -811,11 +811,9 @@ cdef void indirect_conv(const floating *g_cl, Py_ssize_t O, const Phase *phases,
     """
     cdef Py_ssize_t task, n0, n1, n, p
     cdef floating *scratch
-    cdef Py_ssize_t *at
     for task in prange(ceil_div(N, chunk), nogil=True, schedule="dynamic",
                        num_threads=threads):
         scratch = workspace + threadid() * per_thread
-        at = <Py_ssize_t *>(scratch + round_up(chunk * L * C, 16))  # C row starts
         n0 = task * chunk
         n1 = min(N, n0 + chunk)
         if zero_first:
@@ -825,8 +823,6 @@ cdef void indirect_conv(const floating *g_cl, Py_ssize_t O, const Phase *phases,
                            n0 * phases[p].per_image, n1 * phases[p].per_image,
                            phases[p].tap_off, phases[p].taps,
                            <const floating *>phases[p].b_pack, C, scratch, n0 * L * C)
-        for p in range(C):
-            at[p] = p * L
         for n in range(n0, n1):  # (L, C) -> (C, L), from the cache
             transpose(scratch + (n - n0) * L * C, C, dx + n * C * L, at, L, C)
 
@@ -841,11 +837,11 @@ cdef void indirect_grad_weight(const floating *x_cl, Py_ssize_t C, const Py_ssiz
     x_cl_flat[pos_in[k] + tap_off[tap] + c]: conv2d's weight gradient, tap by tap.
 
     For one tap, dW_tap (O x C) = g_rows (O x positions) @ X_tap (positions x C), and row k of
-    X_tap is the C values of one pixel of x channels-last: contiguous. When C is a whole number
-    of NR-slivers, the micro-kernel reads those rows in place (a table of B row pointers);
-    otherwise its B slivers are packed by plain copies (no gather), zero-padded. Measured on
-    the DCGAN's 64 -> 128 layer, one thread, three interleaved runs: 5.26-5.56 ms copying,
-    4.89-5.04 ms in place. The A block of g_rows, packed once per KC slice of positions, serves
+    X_tap is the C values of one pixel of x channels-last: contiguous. So the micro-kernel
+    reads B's rows in place, through a table of row pointers, for every whole NR-sliver of
+    channels; only a last, partial sliver is copied row by row (zero-padded). Measured on the
+    DCGAN's 64 -> 128 layer, one thread, three interleaved runs: 5.26-5.56 ms copying every
+    sliver, 4.89-5.04 ms in place. The A block of g_rows, packed once per KC slice of positions, serves
     every tap. Each task sums one span of positions into its own partial
     (taps x Op x Cp, Op and Cp rounded up to MR and NR); the caller adds them up.
     """
@@ -874,25 +870,25 @@ cdef void indirect_grad_weight(const floating *x_cl, Py_ssize_t C, const Py_ssiz
                 pack_a_grad_rows(g, v, a * MR, rows, k0 + pc, kc, a_pack + a * MR * kc)
             for tap in range(taps):
                 for s in range(Cp // nr):
-                    if C % nr == 0:  # B's rows are whole slivers of x_cl: read them in place
-                        for p in range(kc):
-                            b_rows[p] = x_cl + pos_in[k0 + pc + p] + tap_off[tap] + s * nr
-                        for a in range(Op // MR):
-                            microkernel_b_rows(kc, a_pack + a * MR * kc, b_rows,
-                                               c + (tap * Op + a * MR) * Cp + s * nr, Cp, nr,
-                                               pc > 0)
-                        continue
                     width = min(nr, C - s * nr)
-                    for p in range(kc):  # B sliver: row p is pixel k0 + pc + p's channels
+                    for p in range(kc):  # B's row p: pixel k0 + pc + p's channels of sliver s
                         src = x_cl + pos_in[k0 + pc + p] + tap_off[tap] + s * nr
+                        if width == nr:  # a whole sliver of x_cl's row: read in place
+                            b_rows[p] = src
+                            continue
+                        # the last, partial sliver: copied (NR values in place could run past
+                        # x_cl's end) and zero-filled (its columns past C only reach the
+                        # partials' padding, cropped below, but garbage there could be a NaN or
+                        # a slow subnormal)
                         dst = b_pack + p * nr
                         for j in range(width):
                             dst[j] = src[j]
                         for j in range(width, nr):
                             dst[j] = 0
+                        b_rows[p] = dst
                     for a in range(Op // MR):
-                        microkernel(kc, a_pack + a * MR * kc, b_pack,
-                                    c + (tap * Op + a * MR) * Cp + s * nr, Cp, MR, nr, pc > 0)
+                        microkernel_b_rows(kc, a_pack + a * MR * kc, b_rows,
+                                           c + (tap * Op + a * MR) * Cp + s * nr, Cp, nr, pc > 0)
 
 
 def _channels_last_padded(const floating[:, :, :, ::1] g, floating[:, :, :, ::1] g_cl,
@@ -1117,9 +1113,9 @@ def _pack_weight_slivers(weight, KC):
 # outside its H_out x W_out: a stride-1 convolution of g with a kernel of about (kH/sH) x (kW/sW)
 # taps, flipped. Together they compute every product of dcols once, as col2im would add them,
 # but each input pixel is written once instead of being added to kH*kW/(sH*sW) times. Each is
-# one indirect GEMM (indirect_conv): its rows are the class's pixels, its columns the input
-# channels, its sum over (o, t, u) one micro-kernel call per tap, reading g's O channels of one
-# pixel in place from a channels-last copy of g. Measured (benchmarks/bench_conv.py, 1 thread,
+# one indirect GEMM (indirect_conv, which takes all the classes in one call): its rows are the
+# class's pixels, its columns the input channels, its sum over (o, t, u) one micro-kernel call
+# over all the taps, reading g's O channels of one pixel in place from a channels-last copy of g. Measured (benchmarks/bench_conv.py, 1 thread,
 # the DCGAN's 64 -> 128 layer): 12.2 ms with each phase an implicit_conv gathering g into packed
 # panels, 8.0 ms as indirect GEMMs (PyTorch 5.8). Worth it when the input has enough channels
 # to fill micro-tiles; a 1-channel input uses the folded col2im below.
@@ -1250,18 +1246,19 @@ def _run_indirect_conv(x_cl, phases, out):
         chunk = max(1, min(INDIRECT_CHUNK_BYTES // max(1, L * C * itemsize),
                            ceil_div(N, 4 * threads)))
         threads = min(threads, ceil_div(N, chunk))
-        # each thread: its chunk's output, then C row starts (as many bytes as C float64s)
-        per_thread = round_up(chunk * L * C, 16) + round_up(C * (8 // itemsize), 16)
+        per_thread = round_up(chunk * L * C, 16)  # each thread: its chunk's output
         work = _Workspace(per_thread * threads, itemsize)
-        _indirect_conv_call(x_cl, ph, n_phases, N, L, C, covered < N * L, out, chunk, threads,
-                            work, per_thread)
+        _indirect_conv_call(x_cl, ph, n_phases, N, L, C, covered < N * L, out,
+                            _index_tables(np.arange(C) * L)[0], chunk, threads, work,
+                            per_thread)
     finally:
         aligned_free(ph)
 
 
 cdef _indirect_conv_call(x_cl, const Phase *ph, Py_ssize_t n_phases, Py_ssize_t N,
-                         Py_ssize_t L, Py_ssize_t C, bint zero_first, out, Py_ssize_t chunk,
-                         int threads, _Workspace work, Py_ssize_t per_thread):
+                         Py_ssize_t L, Py_ssize_t C, bint zero_first, out,
+                         const Py_ssize_t[::1] at, Py_ssize_t chunk, int threads,
+                         _Workspace work, Py_ssize_t per_thread):
     """indirect_conv on x_cl's dtype, the GIL released."""
     cdef const float[:, :, :, ::1] x32
     cdef const double[:, :, :, ::1] x64
@@ -1272,12 +1269,14 @@ cdef _indirect_conv_call(x_cl, const Phase *ph, Py_ssize_t n_phases, Py_ssize_t 
         x32, o32 = x_cl, out
         with nogil:
             indirect_conv(&x32[0, 0, 0, 0], K, ph, n_phases, N, L, C, zero_first,
-                          &o32[0, 0, 0, 0], chunk, threads, <float *>work.data, per_thread)
+                          &o32[0, 0, 0, 0], &at[0], chunk, threads, <float *>work.data,
+                          per_thread)
     else:
         x64, o64 = x_cl, out
         with nogil:
             indirect_conv(&x64[0, 0, 0, 0], K, ph, n_phases, N, L, C, zero_first,
-                          &o64[0, 0, 0, 0], chunk, threads, <double *>work.data, per_thread)
+                          &o64[0, 0, 0, 0], &at[0], chunk, threads, <double *>work.data,
+                          per_thread)
 
 
 def _phase_conv2d_grad_input(grad_out, weight, g):
