@@ -723,8 +723,8 @@ def _transposed(c_t):
                                        2 * src.size // MIN_ELEMENTS_PER_THIN_THREAD))
     cdef const Py_ssize_t[::1] at = np.arange(m, dtype=np.intp) * n
     if src.size == 0:
-        pass
-    elif cnp.PyArray_ITEMSIZE(src) == 4:
+        return out.reshape(*lead, m, n)
+    if cnp.PyArray_ITEMSIZE(src) == 4:
         transpose_bands(<float *>cnp.PyArray_DATA(src), <float *>cnp.PyArray_DATA(out), &at[0],
                         batch, n, m, TRANSPOSE_BAND, threads)
     else:

@@ -26,8 +26,6 @@ from .reductions cimport (PREFETCH_ROWS, prefetch_row, row_centered_dot, row_cen
                          row_sum)
 
 from .gemm import get_num_threads as _gemm_threads
-
-
 from .norm_checks import check_affine, check_backward, check_train
 
 # NOT tuned: an estimate of where a second thread starts to pay on an idle machine. On a busy
