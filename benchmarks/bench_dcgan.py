@@ -134,11 +134,12 @@ def torch_setup(G, D):
     return iteration
 
 
-def batches(n, seed=1):
-    """n (real, z) pairs: 'real' images are random in [-1, 1] (the speed does not depend on it)."""
+def batches(n, seed=1, latent=LATENT):
+    """n (real, z) pairs: 'real' images are random in [-1, 1] (the speed does not depend on it),
+    z of ``latent`` values."""
     rng = np.random.default_rng(seed)
     return [(rng.uniform(-1, 1, (BATCH, 1, 28, 28)).astype(np.float32),
-             rng.standard_normal((BATCH, LATENT)).astype(np.float32)) for _ in range(n)]
+             rng.standard_normal((BATCH, latent)).astype(np.float32)) for _ in range(n)]
 
 
 def timed_block(iteration, data):
@@ -163,7 +164,7 @@ def recipe_steps(settings, iterations, rounds, thread_counts):
     print(f"train_step of the image recipe: dense {config.dense}, codes {config.codes}, "
           f"batch {config.batch_size}, {sum(p.data.size for p in G.parameters()):,} + "
           f"{sum(p.data.size for p in D.parameters()):,} parameters (G + D)")
-    data = batches(iterations + 1)
+    data = batches(iterations + 1, latent=config.z_dim)
     for threads in thread_counts:
         tinygan.kernels.set_num_threads(threads)
         step = float(np.median([timed_block(iteration, data) for _ in range(rounds)]))
