@@ -74,6 +74,29 @@ def test_leaf_grad_is_a_private_writable_copy():
     np.testing.assert_allclose(y.grad, 2.0)
 
 
+def test_summed_gradients_are_owned_by_the_pass_and_never_alias_a_shared_one():
+    """A leaf used several times gets the sum of its uses' gradients. The pass adds them into a
+    sum it made itself (in place after the first), and hands that sum to .grad without a copy;
+    a gradient that a backward function gave to two parents at once (add's g for both) must
+    never be written into, nor end up shared between two .grad arrays."""
+    a, b = f64([1.0, 2.0]), f64([3.0, 4.0])
+    shared = a + b  # add's backward hands the same array to a and to b
+    loss = shared.sum() + (a * 3.0).sum() + (a * 5.0).sum() + (a * a).sum()
+    loss.backward()
+    np.testing.assert_allclose(a.grad, 1 + 3 + 5 + 2 * np.array([1.0, 2.0]))
+    np.testing.assert_allclose(b.grad, [1.0, 1.0])
+    assert not np.shares_memory(a.grad, b.grad)
+    a.grad *= 0  # each .grad is its own writable array
+    np.testing.assert_allclose(b.grad, [1.0, 1.0])
+    np.testing.assert_allclose(shared.grad, [1.0, 1.0])
+
+    c = f64([1.0, 2.0])
+    both = c + c  # one op, both parents c: the same array twice, summed into a new one
+    both.sum().backward()
+    np.testing.assert_allclose(c.grad, [2.0, 2.0])
+    np.testing.assert_allclose(both.grad, [1.0, 1.0])
+
+
 def test_intermediate_tensors_receive_grad_too():
     x = f64([1.0, 2.0])
     h = x * 3.0

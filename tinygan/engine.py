@@ -920,15 +920,19 @@ def _compare(function, tensor, other):
     return function(tensor.data, other)
 
 
-def _accumulate_grad(node, g):
+def _accumulate_grad(node, g, owned=False):
     """``backward()``'s delivery: add dL/d(node) into ``node.grad``.
 
     A leaf's gradient is copied the first time, because ``g`` may be shared with other tensors or
-    be a read-only broadcast view, and optimizers or users may change ``.grad`` in place. An
+    be a read-only broadcast view, and optimizers or users may change ``.grad`` in place; unless
+    the backward pass says it ``owned`` g (a sum it made, referred to by nothing else). An
     intermediate tensor's gradient is only there to be looked at: a read-only view, no copy.
     """
     if node.grad is None and node.is_leaf:
-        node.grad = np.array(g, dtype=node.data.dtype)
+        if owned and g.dtype == node.data.dtype and g.shape == node.data.shape:
+            node.grad = g
+        else:
+            node.grad = np.array(g, dtype=node.data.dtype)
         return
     total = g if node.grad is None else node.grad + g
     if not node.is_leaf:  # may be shared with other nodes' gradients: a read-only view

@@ -55,7 +55,7 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=Fa
 
     found = {}
 
-    def collect(node, g):
+    def collect(node, g, owned):
         found[id(node)] = g
 
     backpropagate(outputs, seeds, create_graph=create_graph, targets=inputs, deliver=collect)
