@@ -334,6 +334,22 @@ def test_nan_guard_stops_and_keeps_the_last_good_checkpoint(tmp_path):
         assert np.isfinite(value).all()
 
 
+@pytest.mark.parametrize("values, finite", [
+    ([1.0, -2.0, 3.0], True),
+    ([3e38, 3e38, 3e38], True),  # finite, though their float32 sum overflows to inf
+    ([1.0, float("nan"), 2.0], False),
+    ([1.0, float("inf")], False),
+    ([float("inf"), float("-inf")], False),  # the sum is NaN
+    ([-float("inf"), 0.0], False),
+])
+def test_the_nan_guards_parameter_check_is_exact(values, finite):
+    from tinygan.gan.fit import _all_finite
+    for dtype in (np.float32, np.float64):
+        array = np.array(values, dtype=dtype).reshape(-1, 1)
+        assert _all_finite(array) is finite
+        assert _all_finite(array) == np.isfinite(array).all()
+
+
 def test_a_truncated_checkpoint_gives_a_clear_error(tmp_path):
     _fit(tmp_path, 3)
     path = tmp_path / "ck.npz"
