@@ -97,6 +97,30 @@ def test_summed_gradients_are_owned_by_the_pass_and_never_alias_a_shared_one():
     np.testing.assert_allclose(both.grad, [1.0, 1.0])
 
 
+def test_fresh_gradients_of_linear_are_kept_without_a_copy_and_still_add_up():
+    """linear is recorded with fresh_grads: its weight gradient (a new GEMM result) becomes
+    W.grad as it is. Used twice, the second use's gradient is added into the first's array;
+    a second backward() adds into a new array; x's gradient stays its own."""
+    import tinygan.functional as F
+
+    rng = np.random.default_rng(0)
+    x = tg.tensor(rng.standard_normal((5, 3)), requires_grad=True)
+    w = tg.tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    y = F.linear(x, w)
+    loss = (y * y).sum() + F.linear(x * 2.0, w).sum()
+    loss.backward()
+    g1 = 2 * (x.data @ w.data.T)  # dL/dy of the first use
+    expected_w = g1.T @ x.data + np.ones((5, 4)).T @ (2 * x.data)
+    expected_x = g1 @ w.data + 2 * (np.ones((5, 4)) @ w.data)
+    np.testing.assert_allclose(w.grad, expected_w)
+    np.testing.assert_allclose(x.grad, expected_x)
+    assert w.grad.flags.writeable and not np.shares_memory(w.grad, x.grad)
+    first = w.grad
+    loss.backward()  # accumulates: a new array, the first .grad is not written into
+    np.testing.assert_allclose(w.grad, 2 * expected_w)
+    np.testing.assert_allclose(first, expected_w)
+
+
 def test_intermediate_tensors_receive_grad_too():
     x = f64([1.0, 2.0])
     h = x * 3.0

@@ -95,8 +95,9 @@ def backpropagate(roots, root_grads, *, create_graph=False, targets=None, delive
     """Run the chain rule from ``roots`` (seeded with ``root_grads``) back through the graph.
 
     For every node reached, ``deliver(node, g, owned)`` receives the total gradient dL/d(node);
-    ``owned`` is True when g is an array this pass created (a sum of several gradients, see
-    ``_sum``), which nothing else refers to: the receiver may keep it without copying it.
+    ``owned`` is True when nothing else refers to the array g: a sum this pass made (``_sum``),
+    or a gradient an op recorded with ``fresh_grads`` made (``record``). The receiver may keep
+    it without copying it.
     With ``targets``, only nodes that lie on a path to a target are visited.
     With ``create_graph``, gradients are Tensors and the backward functions are recorded.
     """
@@ -124,14 +125,19 @@ def backpropagate(roots, root_grads, *, create_graph=False, targets=None, delive
                 input_grads = node._backward(g, node, *node._saved_inputs())
             else:
                 input_grads = node._backward(g, node.data, *node._saved)
+            fresh = node._fresh_grads and not create_graph  # new arrays: see record()
             for parent, parent_grad in zip(node._parents, input_grads, strict=True):
                 if parent_grad is None or id(parent) not in visiting:
                     continue
                 if parent_grad.dtype != parent.data.dtype:
                     parent_grad = parent_grad.astype(parent.data.dtype)
                 previous = grads.get(id(parent))
-                grads[id(parent)] = (parent_grad if previous is None
-                                     else _sum(previous, parent_grad, owned, create_graph))
+                if previous is None:
+                    grads[id(parent)] = parent_grad
+                    if fresh:
+                        owned.add(id(parent_grad))
+                else:
+                    grads[id(parent)] = _sum(previous, parent_grad, owned, create_graph)
 
 
 def _sum(previous, g, owned, create_graph):

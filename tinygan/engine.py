@@ -61,7 +61,7 @@ def set_matmul_kernel(kernel):
     _matmul_kernel = kernel
 
 
-def record(data, parents, backward, op):
+def record(data, parents, backward, op, *, fresh_grads=False):
     """The output Tensor of an op, recorded in the graph: how to define a differentiable op.
 
     ``data`` is the op's result (an ndarray of floats), computed from the ``.data`` of the input
@@ -80,6 +80,12 @@ def record(data, parents, backward, op):
     for a parent that gets no gradient (e.g. one whose ``requires_grad`` was False, read from a
     flag the closure captured when the op ran). The engine's own ops follow the same contract
     (see the conventions at the top of ``tinygan/engine.py``).
+
+    ``fresh_grads=True`` promises that in a plain backward pass every array ``backward``
+    returns is new, made for that parent alone and kept nowhere else (not ``g`` itself, not a
+    view of it, not a saved input): ``backward()`` may then store it as a leaf's ``.grad``
+    without copying it. ``linear`` and the convolutions, whose gradients are new GEMM results,
+    say so; an op that hands ``g`` on (``+``, reshapes) must not.
 
     A node is recorded only when some parent requires grad and recording is enabled (outside
     ``no_grad()``); otherwise the result is a constant Tensor. Example, a new op ``cube``::
@@ -113,11 +119,13 @@ def record(data, parents, backward, op):
         # cannot change what this node's backward computes with.
         out._saved = tuple([p.data for p in parents])
         out._backward = backward
+        out._fresh_grads = fresh_grads
     else:
         out.requires_grad = False
         out._parents = ()
         out._saved = ()
         out._backward = None
+        out._fresh_grads = False
     return out
 
 
@@ -261,7 +269,8 @@ class Tensor:
     be a dict key or a set member (optimizers keep their state that way).
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "_parents", "_saved", "_backward", "_op")
+    __slots__ = ("data", "grad", "requires_grad", "name", "_parents", "_saved", "_backward", "_op",
+                 "_fresh_grads")
     # NumPy must not treat a Tensor as an array of objects: with this, ``ndarray * Tensor``
     # returns NotImplemented and Python calls ``Tensor.__rmul__`` instead.
     __array_ufunc__ = None
@@ -275,6 +284,7 @@ class Tensor:
         self._saved = ()
         self._backward = None
         self._op = None
+        self._fresh_grads = False
 
     # The private name of ``record`` before it was public; kept so older code still runs.
     _result = staticmethod(record)

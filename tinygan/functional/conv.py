@@ -45,6 +45,8 @@ def _check_4d(op, name, tensor):
 
 
 # ---------------------------------------------------------------- the three differentiable ops
+# Each is recorded with fresh_grads=True: in a plain backward pass its gradients are new
+# arrays from the kernels, which backward() may keep as a weight's .grad without a copy.
 
 
 def _conv(x, w, stride, padding):
@@ -60,7 +62,7 @@ def _conv(x, w, stride, padding):
         grad_w = _grad_weight(x_, g, w_.shape[2:], stride, padding) if needs_w else None
         return grad_x, grad_w
 
-    return record(data, (x, w), backward, "conv2d")
+    return record(data, (x, w), backward, "conv2d", fresh_grads=True)
 
 
 def _grad_input(g, w, input_hw, stride, padding):
@@ -78,7 +80,7 @@ def _grad_input(g, w, input_hw, stride, padding):
         grad_w = _grad_weight(gg, g_, w_.shape[2:], stride, padding) if needs_w else None
         return grad_g, grad_w
 
-    return record(data, (g, w), backward, "conv2d_grad_input")
+    return record(data, (g, w), backward, "conv2d_grad_input", fresh_grads=True)
 
 
 def _grad_weight(x, g, kernel_hw, stride, padding):
@@ -95,7 +97,7 @@ def _grad_weight(x, g, kernel_hw, stride, padding):
         grad_g = _conv(x_, gw, stride, padding) if needs_g else None
         return grad_x, grad_g
 
-    return record(data, (x, g), backward, "conv2d_grad_weight")
+    return record(data, (x, g), backward, "conv2d_grad_weight", fresh_grads=True)
 
 
 # ---------------------------------------------------------------------------- the public API
