@@ -116,6 +116,28 @@ def test_matches_brute_force(module, case):
     )
 
 
+@pytest.mark.parametrize("module, channels", [
+    pytest.param(conv_naive, 2, id="naive"),
+    pytest.param(conv_numpy, 2, id="numpy"),
+    pytest.param(conv_compiled, 2, id="compiled-implicit", marks=needs_compiled),
+    pytest.param(conv_compiled, 40, id="compiled-indirect", marks=needs_compiled),
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_conv2d_adds_the_bias_to_the_finished_sum(module, channels, dtype):
+    """conv2d(x, w, bias=b) == conv2d(x, w) + b[o], bit for bit: each rung adds b to the sum it
+    has finished (the compiled kernel as it writes y, on both of its paths: few input channels
+    take the implicit GEMM, many the indirect one)."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, channels, 7, 6)).astype(dtype)
+    w = rng.standard_normal((3, channels, 3, 3)).astype(dtype)
+    b = rng.standard_normal(3).astype(dtype)
+    y = module.conv2d(x, w, (2, 1), (1, 1), b)
+    assert y.dtype == dtype
+    np.testing.assert_array_equal(y, module.conv2d(x, w, (2, 1), (1, 1)) + b[:, None, None])
+    np.testing.assert_array_equal(module.conv2d(x, w, (2, 1), (1, 1), None),
+                                  module.conv2d(x, w, (2, 1), (1, 1)))
+
+
 # ---------------------------------------------------------------------------------------------
 # 2. Random shapes: compiled == twin, and the adjoint identities.
 
@@ -439,6 +461,27 @@ BAD_CALLS = [
         ValueError,
         "conv2d_grad_weight: grad_out is 4x4 but an input of 8x8 with kernel 3x3, "
         "stride (1, 1) and padding (0, 0) gives 6x6",
+    ),
+    (
+        "conv2d bias shape",
+        lambda m: m.conv2d(np.zeros((1, 2, 4, 4), F32), np.zeros((3, 2, 3, 3), F32), 1, 0,
+                           np.zeros(2, F32)),
+        ValueError,
+        "conv2d: bias of shape (2,) does not match the 3 output channels (expected (3,))",
+    ),
+    (
+        "conv2d bias dtype",
+        lambda m: m.conv2d(np.zeros((1, 2, 4, 4), F32), np.zeros((3, 2, 3, 3), F32), 1, 0,
+                           np.zeros(3)),
+        TypeError,
+        "conv2d: bias is float64, the input is float32; they must match",
+    ),
+    (
+        "conv2d bias type",
+        lambda m: m.conv2d(np.zeros((1, 2, 4, 4), F32), np.zeros((3, 2, 3, 3), F32), 1, 0,
+                           [0.0, 0.0, 0.0]),
+        TypeError,
+        "conv2d: bias must be a numpy.ndarray or None, got list",
     ),
     (
         "im2col",

@@ -232,9 +232,9 @@ def matmul(a, b):
     return gemm(a3, b3).reshape(*batch, a.shape[-2], b.shape[-1])
 
 
-def conv2d(x, weight, stride=(1, 1), padding=(0, 0)):
-    """y = conv2d(x, weight) without bias (see conv_numpy.conv2d)."""
-    return _active["conv"].conv2d(x, weight, stride, padding)
+def conv2d(x, weight, stride=(1, 1), padding=(0, 0), bias=None):
+    """y = conv2d(x, weight) (+ bias[o] on output channel o; see conv_numpy.conv2d)."""
+    return _active["conv"].conv2d(x, weight, stride, padding, bias)
 
 
 def conv2d_grad_input(grad_out, weight, input_hw, stride=(1, 1), padding=(0, 0)):

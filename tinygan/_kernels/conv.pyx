@@ -65,7 +65,7 @@ from libc.string cimport memset
 from .transpose cimport transpose
 
 from .conv_checks import (check_col2im, check_conv2d, check_conv2d_grad_input,
-                         check_conv2d_grad_weight, check_im2col)
+                         check_conv2d_grad_weight, check_conv_bias, check_im2col)
 from .gemm import gemm as _gemm
 from .gemm import build_info as _gemm_info
 from .gemm import get_num_threads as _gemm_threads
@@ -525,11 +525,11 @@ cdef void scatter_tile(const floating *tile, const Windows *v, Py_ssize_t r0, Py
 
 
 cdef void implicit_conv(const floating *x, const Windows *v, const floating *weight_pack,
-                        Py_ssize_t M, Py_ssize_t K, Py_ssize_t columns, floating *y,
-                        Py_ssize_t chunk, Py_ssize_t KC, Py_ssize_t MC, int threads,
-                        floating *workspace, Py_ssize_t per_thread) noexcept nogil:
-    """y_flat[out_base[k] + o * L] = sum_r weight[o, r] * cols[r, k]: conv2d, with
-    cols packed from x through the tables of v.
+                        const floating *bias, Py_ssize_t M, Py_ssize_t K, Py_ssize_t columns,
+                        floating *y, Py_ssize_t chunk, Py_ssize_t KC, Py_ssize_t MC,
+                        int threads, floating *workspace, Py_ssize_t per_thread) noexcept nogil:
+    """y_flat[out_base[k] + o * L] = sum_r weight[o, r] * cols[r, k] (+ bias[o] unless bias
+    is NULL): conv2d, with cols packed from x through the tables of v.
 
     The columns are cut into chunks (one task each, one thread's workspace each): for every KC
     slice of r, the chunk's B panel is packed from x, then the micro-kernel runs over every MC
@@ -569,10 +569,14 @@ cdef void implicit_conv(const floating *x, const Windows *v, const floating *wei
                         microkernel(kc, a_pack + a * MR * kc, b_pack + s * nr * kc,
                                     c_chunk + (ic + a * MR) * padded + s * nr, padded, rows,
                                     width, pc > 0)
-        for o in range(M):  # C chunk (rows o, columns k) -> y[n, o, i, j]
+        for o in range(M):  # C chunk (rows o, columns k) -> y[n, o, i, j], + the bias
             src = c_chunk + o * padded
-            for j in range(cols):
-                y[v.out_base[k0 + j] + o * v.L] = src[j]
+            if bias == NULL:
+                for j in range(cols):
+                    y[v.out_base[k0 + j] + o * v.L] = src[j]
+            else:  # added here, while the chunk is in cache: no pass of its own over y
+                for j in range(cols):
+                    y[v.out_base[k0 + j] + o * v.L] = src[j] + bias[o]
 
 
 cdef void implicit_conv_grad_input(const floating *g, const Windows *v,
@@ -1046,9 +1050,9 @@ cdef class _Workspace:
         aligned_free(self.data)
 
 
-def _implicit_conv2d(x, weight, g):
-    """conv2d's product without the column matrix (implicit_conv); x, weight contiguous,
-    checked by conv2d."""
+def _implicit_conv2d(x, weight, g, bias=None):
+    """conv2d's product without the column matrix (implicit_conv), + bias; x, weight, bias
+    contiguous, checked by conv2d."""
     y = np.empty((g.batch, g.out_channels, *g.out_hw), dtype=x.dtype)
     x_pad = _padded(x, g)
     weight = weight.reshape(g.out_channels, g.col_rows)
@@ -1068,22 +1072,32 @@ def _implicit_conv2d(x, weight, g):
     cdef Py_ssize_t per_thread = round_up(chunk * kc + M * chunk, 16)
     work = _Workspace(per_thread * threads, x_pad.itemsize)
     packed = _pack_weight_slivers(weight, kc)
-    cdef const float[::1] w32
-    cdef const double[::1] w64
+    cdef const float[::1] w32, b32
+    cdef const double[::1] w64, b64
     cdef const float[:, :, :, ::1] x32
     cdef const double[:, :, :, ::1] x64
     cdef float[:, :, :, ::1] y32
     cdef double[:, :, :, ::1] y64
+    cdef const float *bias32 = NULL
+    cdef const double *bias64 = NULL
     if x_pad.dtype == np.float32:
         x32, w32, y32 = x_pad, packed, y
+        if bias is not None:
+            b32 = bias
+            bias32 = &b32[0]
         with nogil:
-            implicit_conv(&x32[0, 0, 0, 0], &v, &w32[0], M, K, columns, &y32[0, 0, 0, 0],
-                          chunk, kc, MC, threads, <float *>work.data, per_thread)
+            implicit_conv(&x32[0, 0, 0, 0], &v, &w32[0], bias32, M, K, columns,
+                          &y32[0, 0, 0, 0], chunk, kc, MC, threads, <float *>work.data,
+                          per_thread)
     else:
         x64, w64, y64 = x_pad, packed, y
+        if bias is not None:
+            b64 = bias
+            bias64 = &b64[0]
         with nogil:
-            implicit_conv(&x64[0, 0, 0, 0], &v, &w64[0], M, K, columns, &y64[0, 0, 0, 0],
-                          chunk, kc, MC, threads, <double *>work.data, per_thread)
+            implicit_conv(&x64[0, 0, 0, 0], &v, &w64[0], bias64, M, K, columns,
+                          &y64[0, 0, 0, 0], chunk, kc, MC, threads, <double *>work.data,
+                          per_thread)
     return y
 
 
@@ -1495,22 +1509,27 @@ PHASE_MIN_CHANNELS = 2 * MR
 INDIRECT_MIN_CHANNELS = 16
 
 
-def conv2d(x, weight, stride=(1, 1), padding=(0, 0)):
-    """y = conv2d(x, weight): x (N, C_in, H, W), weight (C_out, C_in, kH, kW) -> y.
+def conv2d(x, weight, stride=(1, 1), padding=(0, 0), bias=None):
+    """y = conv2d(x, weight) (+ bias): x (N, C_in, H, W), weight (C_out, C_in, kH, kW) -> y.
 
-    ``y[n, o, i, j] = sum_{c, p, q} x_pad[n, c, i*sH + p, j*sW + q] * w[o, c, p, q]``, of shape
-    (N, C_out, H_out, W_out), computed as ``w (C_out, C_in*kH*kW) @ im2col(x)`` with the columns
-    packed straight from x (implicit GEMM, above), or, for an input of INDIRECT_MIN_CHANNELS or
-    more, its transpose ``im2col(x)^T @ w^T`` read through row pointers into x channels-last
-    (indirect GEMM, above).
+    ``y[n, o, i, j] = sum_{c, p, q} x_pad[n, c, i*sH + p, j*sW + q] * w[o, c, p, q]`` (``+
+    bias[o]``, added to the finished sum), of shape (N, C_out, H_out, W_out), computed as ``w
+    (C_out, C_in*kH*kW) @ im2col(x)`` with the columns packed straight from x (implicit GEMM,
+    above; the bias is added as the result is written), or, for an input of
+    INDIRECT_MIN_CHANNELS or more, its transpose ``im2col(x)^T @ w^T`` read through row pointers
+    into x channels-last (indirect GEMM, above; the bias is added in a pass of its own).
     """
     x, weight, g = check_conv2d(x, weight, stride, padding)
+    bias = check_conv_bias("conv2d", bias, g, x.dtype)
     H_out, W_out = g.out_hw
     if g.batch == 0 or H_out * W_out == 0:
         return np.zeros((g.batch, g.out_channels, H_out, W_out), dtype=x.dtype)
     if g.in_channels >= INDIRECT_MIN_CHANNELS:
-        return _indirect_conv2d(x, weight, g)
-    return _implicit_conv2d(x, weight, g)
+        y = _indirect_conv2d(x, weight, g)
+        if bias is not None:
+            y += bias.reshape(1, -1, 1, 1)
+        return y
+    return _implicit_conv2d(x, weight, g, bias)
 
 
 def conv2d_grad_input(grad_out, weight, input_hw, stride=(1, 1), padding=(0, 0)):

@@ -114,6 +114,21 @@ def _positive_dims(op, name, a, axes, what):
             raise ValueError(f"{op}: {name} must have at least one {label}, got shape {a.shape}")
 
 
+def check_conv_bias(op, bias, geometry, dtype):
+    """None, or the bias (C_out,) of the input's dtype as a contiguous array."""
+    if bias is None:
+        return None
+    if not isinstance(bias, np.ndarray):
+        raise TypeError(f"{op}: bias must be a numpy.ndarray or None, got {type(bias).__name__}")
+    if bias.dtype != dtype:
+        raise TypeError(f"{op}: bias is {bias.dtype}, the input is {dtype}; they must match")
+    if bias.shape != (geometry.out_channels,):
+        raise ValueError(f"{op}: bias of shape {bias.shape} does not match the "
+                         f"{geometry.out_channels} output channels (expected "
+                         f"({geometry.out_channels},))")
+    return np.ascontiguousarray(bias)
+
+
 def check_conv2d(x, weight, stride, padding, op="conv2d"):
     """Check conv2d's arguments; return contiguous (x, weight) and the ConvGeometry."""
     _array4d(op, "input", x)

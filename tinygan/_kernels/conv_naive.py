@@ -19,6 +19,7 @@ from .conv_checks import (
     check_conv2d,
     check_conv2d_grad_input,
     check_conv2d_grad_weight,
+    check_conv_bias,
     check_im2col,
 )
 
@@ -32,12 +33,14 @@ def _padded(x, padding):
     return x_pad
 
 
-def conv2d(x, weight, stride=(1, 1), padding=(0, 0)):
-    """y = conv2d(x, weight): x (N, C_in, H, W), weight (C_out, C_in, kH, kW) -> y.
+def conv2d(x, weight, stride=(1, 1), padding=(0, 0), bias=None):
+    """y = conv2d(x, weight) (+ bias): x (N, C_in, H, W), weight (C_out, C_in, kH, kW) -> y.
 
-    ``y[n, o, i, j] = sum_{c, p, q} x_pad[n, c, i*sH + p, j*sW + q] * w[o, c, p, q]``.
+    ``y[n, o, i, j] = sum_{c, p, q} x_pad[n, c, i*sH + p, j*sW + q] * w[o, c, p, q]``
+    (``+ bias[o]``, added to the finished sum).
     """
     x, weight, geometry = check_conv2d(x, weight, stride, padding)
+    bias = check_conv_bias("conv2d", bias, geometry, x.dtype)
     N, C, O = geometry.batch, geometry.in_channels, geometry.out_channels
     (kH, kW), (sH, sW), (H_out, W_out) = geometry.kernel_hw, geometry.stride, geometry.out_hw
     x_pad = _padded(x, geometry.padding)
@@ -51,7 +54,7 @@ def conv2d(x, weight, stride=(1, 1), padding=(0, 0)):
                         for p in range(kH):
                             for q in range(kW):
                                 total += x_pad[n, c, i * sH + p, j * sW + q] * weight[o, c, p, q]
-                    y[n, o, i, j] = total
+                    y[n, o, i, j] = total if bias is None else total + bias[o]
     return y
 
 

@@ -32,6 +32,7 @@ from .conv_checks import (  # noqa: F401 (check_* re-exported: tests call them o
     check_conv2d,
     check_conv2d_grad_input,
     check_conv2d_grad_weight,
+    check_conv_bias,
     check_im2col,
 )
 
@@ -52,15 +53,20 @@ def _windows(x, geometry):
     return windows[:, :, ::sH, ::sW]
 
 
-def conv2d(x, weight, stride=(1, 1), padding=(0, 0)):
-    """y = conv2d(x, weight): x (N, C_in, H, W), weight (C_out, C_in, kH, kW) -> y.
+def conv2d(x, weight, stride=(1, 1), padding=(0, 0), bias=None):
+    """y = conv2d(x, weight) (+ bias): x (N, C_in, H, W), weight (C_out, C_in, kH, kW) -> y.
 
-    ``y[n, o, i, j] = sum_{c, p, q} x_pad[n, c, i*sH + p, j*sW + q] * w[o, c, p, q]``,
-    of shape (N, C_out, H_out, W_out) with ``H_out = (H + 2*pH - kH) // sH + 1``.
+    ``y[n, o, i, j] = sum_{c, p, q} x_pad[n, c, i*sH + p, j*sW + q] * w[o, c, p, q]``
+    (``+ bias[o]`` when a bias (C_out,) is given, added to the finished sum), of shape
+    (N, C_out, H_out, W_out) with ``H_out = (H + 2*pH - kH) // sH + 1``.
     """
     x, weight, geometry = check_conv2d(x, weight, stride, padding)
+    bias = check_conv_bias("conv2d", bias, geometry, x.dtype)
     windows = _windows(x, geometry)
-    return np.einsum("ncijpq,ocpq->noij", windows, weight, optimize=True)
+    y = np.einsum("ncijpq,ocpq->noij", windows, weight, optimize=True)
+    if bias is not None:
+        y += bias.reshape(1, -1, 1, 1)
+    return y
 
 
 def conv2d_grad_input(grad_out, weight, input_hw, stride=(1, 1), padding=(0, 0)):
