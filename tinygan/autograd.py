@@ -105,7 +105,7 @@ def backpropagate(roots, root_grads, *, create_graph=False, targets=None, delive
     if targets is not None:
         order = _on_path_to(order, targets)
     grads = {}
-    owned = set()  # ids of the arrays in `grads` that are this pass's own sums
+    owned = set()  # ids of the arrays in `grads` nothing else refers to (see above)
     for root, g in zip(roots, root_grads, strict=True):
         if root.requires_grad:
             grads[id(root)] = g if id(root) not in grads else grads[id(root)] + g

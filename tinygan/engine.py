@@ -935,8 +935,9 @@ def _accumulate_grad(node, g, owned=False):
 
     A leaf's gradient is copied the first time, because ``g`` may be shared with other tensors or
     be a read-only broadcast view, and optimizers or users may change ``.grad`` in place; unless
-    the backward pass says it ``owned`` g (a sum it made, referred to by nothing else). An
-    intermediate tensor's gradient is only there to be looked at: a read-only view, no copy.
+    the backward pass says nothing else refers to g (``owned``: a sum the pass made, or a new
+    array from an op recorded with ``fresh_grads``). An intermediate tensor's gradient is only
+    there to be looked at: a read-only view, no copy.
     """
     if node.grad is None and node.is_leaf:
         if owned and g.dtype == node.data.dtype and g.shape == node.data.shape:
