@@ -387,7 +387,7 @@ cdef void macro_kernel_one_block(const real *a_pack, const real *b, Matrix op_b,
     memory and read back once, a second and third pass over B, which is then the big operand
     (a Dense layer's input gradient on a batch: g @ W, g 64 x 1024, W 1024 x 6272). One sliver
     at a time stays in cache between its packing and its use. Measured (interleaved medians,
-    one thread): 64 x 1024 x 6272 7.5 -> 5.8 ms, 500 x 300 x 1000 1.8 -> 1.7 ms; two threads
+    one thread): 64 x 1024 x 6272 6.5 -> 5.7 ms, 500 x 300 x 1000 1.83 -> 1.73 ms; two threads
     3.5 -> 3.1 ms and 1.23 -> 1.04 ms. (Reading B's rows in place instead, without packing,
     was slower: the rows are far apart, 4 KiB for a 1024-wide float32 B, and evict each other
     from the caches: 128 x 1024 x 1024 took 1.2-1.3x as long.)
