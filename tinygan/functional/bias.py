@@ -6,7 +6,10 @@
 The same as ``x + b.reshape(1, C, 1, ...)`` with the engine's broadcasting ``+`` (whose backward
 ``sum_to`` finds the same sum), written as one op so the sum runs on ``tinygan.kernels.bias_grad``
 (compiled: each channel summed in one pass) instead of NumPy's reduction over the batch and
-spatial axes, and the forward on ``kernels.bias_add``. Dense and the convolutions call it.
+spatial axes, and the forward on ``kernels.bias_add``. The transposed convolution calls it,
+and ``conv2d`` when the bias's dtype differs from the input's; otherwise ``conv2d`` has the
+convolution kernel add its bias (``_conv_bias`` in conv.py), and Dense's ``linear`` adds its
+bias inside its own op.
 """
 
 from .. import kernels
