@@ -97,6 +97,22 @@ def test_summed_gradients_are_owned_by_the_pass_and_never_alias_a_shared_one():
     np.testing.assert_allclose(both.grad, [1.0, 1.0])
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_0d_leaf_used_twice_gets_a_writable_array_as_grad(dtype):
+    """A 0-d leaf's gradients come back from NumPy as scalars (np.float64), and two of them add
+    up to another scalar: the sum must not be kept as .grad as it is, nor after a second
+    backward(); .grad is a writable 0-d array of the leaf's dtype, as for any other leaf."""
+    a = tg.tensor(np.array(2.0, dtype), requires_grad=True)
+    loss = a * 3.0 + a * 5.0
+    loss.backward()
+    assert type(a.grad) is np.ndarray and a.grad.dtype == dtype and a.grad.shape == ()
+    assert a.grad == 8.0
+    loss.backward()  # accumulates: still an array
+    assert type(a.grad) is np.ndarray and a.grad == 16.0
+    a.grad[...] = 0  # writable (optimizers and zero_grad-like code write .grad in place)
+    assert a.grad == 0.0
+
+
 def test_fresh_gradients_of_linear_are_kept_without_a_copy_and_still_add_up():
     """linear is recorded with fresh_grads: its weight gradient (a new GEMM result) becomes
     W.grad as it is. Used twice, the second use's gradient is added into the first's array;

@@ -22,6 +22,8 @@ This module knows nothing of the Tensor class: it walks nodes through ``_parents
 (``tinygan/engine.py``) and ``tinygan.grad`` (``tinygan/gradients.py``).
 """
 
+import numpy as np
+
 
 class _GradMode:
     enabled = True
@@ -156,7 +158,8 @@ def _sum(previous, g, owned, create_graph):
         previous += g
         return previous
     total = previous + g
-    owned.add(id(total))
+    if type(total) is np.ndarray:  # not a NumPy scalar (0-d gradients add up to one): immutable
+        owned.add(id(total))
     return total
 
 

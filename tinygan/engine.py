@@ -940,13 +940,16 @@ def _accumulate_grad(node, g, owned=False):
     there to be looked at: a read-only view, no copy.
     """
     if node.grad is None and node.is_leaf:
-        if owned and g.dtype == node.data.dtype and g.shape == node.data.shape:
+        if owned and type(g) is np.ndarray and g.dtype == node.data.dtype and (
+                g.shape == node.data.shape):
             node.grad = g
-        else:
+        else:  # a writable array of the leaf's dtype, also for a NumPy scalar (a 0-d gradient)
             node.grad = np.array(g, dtype=node.data.dtype)
         return
     total = g if node.grad is None else node.grad + g
-    if not node.is_leaf:  # may be shared with other nodes' gradients: a read-only view
+    if node.is_leaf:  # 0-d: array + scalar is a NumPy scalar; .grad stays a writable array
+        total = np.asarray(total)
+    else:  # may be shared with other nodes' gradients: a read-only view
         total = np.asarray(total).view()
         total.flags.writeable = False
     node.grad = total
