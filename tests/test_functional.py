@@ -125,7 +125,7 @@ def test_conv_transpose2d_matches_the_definition_and_gradcheck(kernel, stride, p
 def test_conv_second_derivatives():
     x, w = rand64(1, 2, 4, 4, seed=1), rand64(2, 2, 3, 2, seed=2)
     assert tinygan.gradgradcheck(lambda x, w: F.conv2d(x, w, stride=2, padding=1), [x, w])
-    b = rand64(2, seed=4)  # with a bias: one op (_conv_bias), its bias gradient a sum of g
+    b = rand64(2, seed=4)  # with a bias: one op (_conv), its bias gradient a sum of g
     assert tinygan.gradgradcheck(lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1),
                                  [x, w, b])
     wt = rand64(2, 1, 3, 3, seed=3)

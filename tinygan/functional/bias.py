@@ -8,8 +8,8 @@ The same as ``x + b.reshape(1, C, 1, ...)`` with the engine's broadcasting ``+``
 (compiled: each channel summed in one pass) instead of NumPy's reduction over the batch and
 spatial axes, and the forward on ``kernels.bias_add``. The transposed convolution calls it,
 and ``conv2d`` when the bias's dtype differs from the input's; otherwise ``conv2d`` has the
-convolution kernel add its bias (``_conv_bias`` in conv.py), and Dense's ``linear`` adds its
-bias inside its own op.
+convolution kernel add its bias (``_conv`` in conv.py), and Dense's ``linear`` adds its
+bias inside its own op. All three take dL/db from ``bias_gradient`` below.
 """
 
 from .. import kernels
@@ -22,11 +22,17 @@ def add_bias(input, bias):
     if input.dtype != bias.dtype:  # mixed precision: the engine's promoting + does it
         return input + bias.reshape((1, -1) + (1,) * (input.ndim - 2))
     data = kernels.bias_add(input.data, bias.data)
-    axes = (0,) + tuple(range(2, input.ndim))
 
     def backward(g, out, x_, b_):
-        if isinstance(g, Tensor):  # a recorded backward (create_graph): the sum as an op
-            return g, g.sum(axis=axes)
-        return g, kernels.bias_grad(g)
+        return g, bias_gradient(g)
 
     return record(data, (input, bias), backward, "add_bias")
+
+
+def bias_gradient(g):
+    """dL/db of a bias b (C,) added along axis 1 of an output of shape (N, C, *): g (N, C, *)
+    summed over every axis but 1. On ndarrays the compiled kernel ``kernels.bias_grad`` (each
+    channel in one pass); on Tensors (a recorded backward, create_graph) the sum as an op."""
+    if isinstance(g, Tensor):
+        return g.sum(axis=(0,) + tuple(range(2, g.ndim)))
+    return kernels.bias_grad(g)

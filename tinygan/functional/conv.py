@@ -15,8 +15,8 @@ A transposed convolution *is* that adjoint: conv_transpose2d(x, w) = conv2d_grad
 three kernels serve both layers, forward and backward, and every one of the three ops below has
 the other two as its derivatives. That closure is what makes second derivatives (gradients of
 gradients, for the WGAN-GP penalty) work: each backward, run on Tensors, is built from the same
-differentiable ops. (conv2d with a bias is recorded as one more op, ``_conv_bias``: the same
-product, with the bias added by the kernel as it writes y instead of in a pass of its own.)
+differentiable ops. (conv2d's bias, when it has one, is a third input of the same op,
+``_conv``: the kernel adds it as it writes y instead of in a pass of its own.)
 """
 
 import numpy as np
@@ -24,7 +24,7 @@ import numpy as np
 from .. import kernels
 from ..arguments import int_pair
 from ..engine import Tensor, as_tensor, record
-from .bias import add_bias
+from .bias import add_bias, bias_gradient
 
 
 def _common_dtype(x, w):
@@ -50,44 +50,33 @@ def _check_4d(op, name, tensor):
 # arrays from the kernels, which backward() may keep as a weight's .grad without a copy.
 
 
-def _conv(x, w, stride, padding):
-    """y = conv2d(x, w); for Tensors a recorded op, for ndarrays the kernel."""
+def _conv(x, w, stride, padding, b=None):
+    """y = conv2d(x, w) (+ b[o]); for Tensors a recorded op, for ndarrays the kernel.
+
+    A bias b (a Tensor, only with Tensors) is part of this one op, added by the kernel as it
+    writes y: the same map and gradients as ``add_bias`` after the op (dL/db = g summed over n,
+    i, j), without add_bias's pass over y, which reads and writes the whole output again.
+    Measured on the DCGAN discriminator's first layer (64 x 1 x 28 x 28 -> 64 x 64 x 14 x 14,
+    the kernels alone, medians): 0.93 ms for conv2d then bias_add, 0.62 ms with the bias in the
+    kernel on one thread; 0.49 and 0.34 ms on two. (The indirect GEMM, for many input channels,
+    still adds it in a pass of its own.)
+    """
     if not isinstance(x, Tensor) and not isinstance(w, Tensor):
         return kernels.conv2d(x, w, stride, padding)
     x, w = as_tensor(x), as_tensor(w)
-    data = kernels.conv2d(x.data, w.data, stride, padding)
+    parents = (x, w) if b is None else (x, w, b)
+    data = kernels.conv2d(x.data, w.data, stride, padding, None if b is None else b.data)
     needs_x, needs_w = x.requires_grad, w.requires_grad
+    needs_b = b is not None and b.requires_grad
 
-    def backward(g, out, x_, w_):
+    def backward(g, out, x_, w_, *b_):
         grad_x = _grad_input(g, w_, x_.shape[2:], stride, padding) if needs_x else None
         grad_w = _grad_weight(x_, g, w_.shape[2:], stride, padding) if needs_w else None
-        return grad_x, grad_w
+        if b is None:
+            return grad_x, grad_w
+        return grad_x, grad_w, (bias_gradient(g) if needs_b else None)
 
-    return record(data, (x, w), backward, "conv2d", fresh_grads=True)
-
-
-def _conv_bias(x, w, b, stride, padding):
-    """y = conv2d(x, w) + b[o], as one op whose kernel adds the bias as it writes y.
-
-    The same map as ``_conv`` followed by ``add_bias``, and the same gradients (``_conv``'s
-    two, and dL/db = the sum of g over n, i, j); what the one op saves is add_bias's pass over
-    y, which reads and writes the whole output again. Measured on the DCGAN discriminator's
-    first layer (64 x 1 x 28 x 28 -> 64 x 64 x 14 x 14, the kernels alone, medians): 0.93 ms
-    for conv2d then bias_add, 0.62 ms with the bias in the kernel on one thread; 0.49 and 0.34
-    ms on two. (The indirect GEMM, for many input channels, still adds it in a pass of its own.)
-    """
-    data = kernels.conv2d(x.data, w.data, stride, padding, bias=b.data)
-    needs_x, needs_w, needs_b = x.requires_grad, w.requires_grad, b.requires_grad
-
-    def backward(g, out, x_, w_, b_):
-        grad_x = _grad_input(g, w_, x_.shape[2:], stride, padding) if needs_x else None
-        grad_w = _grad_weight(x_, g, w_.shape[2:], stride, padding) if needs_w else None
-        if not needs_b:
-            return grad_x, grad_w, None
-        grad_b = g.sum(axis=(0, 2, 3)) if isinstance(g, Tensor) else kernels.bias_grad(g)
-        return grad_x, grad_w, grad_b
-
-    return record(data, (x, w, b), backward, "conv2d", fresh_grads=True)
+    return record(data, parents, backward, "conv2d", fresh_grads=True)
 
 
 def _grad_input(g, w, input_hw, stride, padding):
@@ -139,12 +128,12 @@ def conv2d(input, weight, bias=None, stride=1, padding=0):  # noqa: A002 (PyTorc
     x, w = _common_dtype(_tensor("conv2d", "input", input), _tensor("conv2d", "weight", weight))
     _check_4d("conv2d", "input", x)
     _check_4d("conv2d", "weight", w)
-    if bias is not None:
-        b = _checked_channel_bias(bias, w.shape[0], "conv2d")
-        if b.dtype == x.dtype:
-            return _conv_bias(x, w, b, stride, padding)
-    y = _conv(x, w, stride, padding)
-    return _add_channel_bias(y, bias, "conv2d")
+    if bias is None:
+        return _conv(x, w, stride, padding)
+    b = _checked_channel_bias(bias, w.shape[0], "conv2d")
+    if b.dtype != x.dtype:  # mixed precision: add_bias's promoting +, after the op
+        return add_bias(_conv(x, w, stride, padding), b)
+    return _conv(x, w, stride, padding, b)  # the bias added by the kernel
 
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0,  # noqa: A002

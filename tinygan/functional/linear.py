@@ -20,6 +20,7 @@ MLP's step costs beyond its arithmetic (the toy GAN: benchmarks/bench_toy.py).
 
 from .. import kernels
 from ..engine import Tensor, record
+from .bias import bias_gradient
 
 
 def _check(input, weight, bias):
@@ -56,15 +57,17 @@ def linear(input, weight, bias=None):
         data += bias.data  # in place: data is this op's own new array
     parents = (input, weight) if bias is None else (input, weight, bias)
     needs_x, needs_w = input.requires_grad, weight.requires_grad
+    needs_b = bias is not None and bias.requires_grad
 
     def backward(g, out, x_, w_, *b_):
         if isinstance(g, Tensor):  # a recorded backward (create_graph): the same lines as ops
-            grads = (g @ w_, g.T @ x_, g.sum(axis=0))
+            grads = (g @ w_, g.T @ x_)
         else:
             grads = (kernels.gemm(g, w_) if needs_x else None,  # g W
-                     kernels.gemm(g, x_, transpose_a=True) if needs_w else None,  # g^T x
-                     kernels.bias_grad(g))
-        return grads[:len(parents)]
+                     kernels.gemm(g, x_, transpose_a=True) if needs_w else None)  # g^T x
+        if bias is None:
+            return grads
+        return grads + (bias_gradient(g) if needs_b else None,)  # g summed over the batch
 
     # every gradient is a new array (two GEMM results and a sum): backward() keeps W's as
     # W.grad without a copy, which for the image recipe's 6272 x 1024 weight is 25 MB a step
