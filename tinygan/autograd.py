@@ -137,7 +137,7 @@ def backpropagate(roots, root_grads, *, create_graph=False, targets=None, delive
                 if previous is None:
                     grads[id(parent)] = parent_grad
                     if fresh:
-                        owned.add(id(parent_grad))
+                        _own(owned, parent_grad)
                 else:
                     grads[id(parent)] = _sum(previous, parent_grad, owned, create_graph)
 
@@ -158,9 +158,15 @@ def _sum(previous, g, owned, create_graph):
         previous += g
         return previous
     total = previous + g
-    if type(total) is np.ndarray:  # not a NumPy scalar (0-d gradients add up to one): immutable
-        owned.add(id(total))
+    _own(owned, total)
     return total
+
+
+def _own(owned, g):
+    """Mark g as the pass's own: only an ndarray. Two 0-d gradients add up to a NumPy scalar,
+    which is immutable (``+=`` on it makes a new object) and is no writable ``.grad``."""
+    if type(g) is np.ndarray:
+        owned.add(id(g))
 
 
 def _on_path_to(order, targets):

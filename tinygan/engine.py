@@ -940,9 +940,8 @@ def _accumulate_grad(node, g, owned=False):
     there to be looked at: a read-only view, no copy.
     """
     if node.grad is None and node.is_leaf:
-        if owned and type(g) is np.ndarray and g.dtype == node.data.dtype and (
-                g.shape == node.data.shape):
-            node.grad = g
+        if owned and g.dtype == node.data.dtype and g.shape == node.data.shape:
+            node.grad = g  # an ndarray: the pass owns only those (autograd._own)
         else:  # a writable array of the leaf's dtype, also for a NumPy scalar (a 0-d gradient)
             node.grad = np.array(g, dtype=node.data.dtype)
         return
