@@ -805,9 +805,10 @@ cdef void indirect_conv(const floating *g_cl, Py_ssize_t O, const Phase *phases,
     contiguous row per position. So each task takes `chunk` whole images: it computes their
     output channels-last into its own scratch (pos_out[k] counts from image 0: shifted to
     the chunk's first image), small enough to stay in the core's cache, then transposes it into
-    dx's channels-first planes (channel c's plane at at[c] = c * L). (Measured on the 64 -> 128 layer's input gradient, three
-    interleaved runs: 5.31-5.35 ms on one thread and 2.91-3.59 ms on two when the whole
-    channels-last output was transposed at the end; 4.99-5.27 and 2.76-3.03 ms by chunks.)
+    dx's channels-first planes (channel c's plane at at[c] = c * L). (Measured on the 64 -> 128
+    layer's input gradient, three interleaved runs: 5.31-5.35 ms on one thread and 2.91-3.59 ms
+    on two when the whole channels-last output was transposed at the end; 4.99-5.27 and
+    2.76-3.03 ms by chunks.)
 
     Used for conv2d (one phase: taps = the kernel's kH*kW, positions = the output pixels) and
     for conv2d_grad_input (one phase per stride class, below); zero_first when the phases do
@@ -845,8 +846,8 @@ cdef void indirect_grad_weight(const floating *x_cl, Py_ssize_t C, const Py_ssiz
     reads B's rows in place, through a table of row pointers, for every whole NR-sliver of
     channels; only a last, partial sliver is copied row by row (zero-padded). Measured on the
     DCGAN's 64 -> 128 layer, one thread, three interleaved runs: 5.26-5.56 ms copying every
-    sliver, 4.89-5.04 ms in place. The A block of g_rows, packed once per KC slice of positions, serves
-    every tap. Each task sums one span of positions into its own partial
+    sliver, 4.89-5.04 ms in place. The A block of g_rows, packed once per KC slice of
+    positions, serves every tap. Each task sums one span of positions into its own partial
     (taps x Op x Cp, Op and Cp rounded up to MR and NR); the caller adds them up.
     """
     cdef Py_ssize_t nr = tile_cols(x_cl)
@@ -1129,10 +1130,11 @@ def _pack_weight_slivers(weight, KC):
 # but each input pixel is written once instead of being added to kH*kW/(sH*sW) times. Each is
 # one indirect GEMM (indirect_conv, which takes all the classes in one call): its rows are the
 # class's pixels, its columns the input channels, its sum over (o, t, u) one micro-kernel call
-# over all the taps, reading g's O channels of one pixel in place from a channels-last copy of g. Measured (benchmarks/bench_conv.py, 1 thread,
-# the DCGAN's 64 -> 128 layer): 12.2 ms with each phase an implicit_conv gathering g into packed
-# panels, 8.0 ms as indirect GEMMs (PyTorch 5.8). Worth it when the input has enough channels
-# to fill micro-tiles; a 1-channel input uses the folded col2im below.
+# over all the taps, reading g's O channels of one pixel in place from a channels-last copy of
+# g. Measured (benchmarks/bench_conv.py, 1 thread, the DCGAN's 64 -> 128 layer): 12.2 ms with
+# each phase an implicit_conv gathering g into packed panels, 8.0 ms as indirect GEMMs (PyTorch
+# 5.8). Worth it when the input has enough channels to fill micro-tiles; a 1-channel input uses
+# the folded col2im below.
 
 
 @functools.lru_cache(maxsize=64)
